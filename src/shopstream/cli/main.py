@@ -1,0 +1,156 @@
+"""The ``shopstream`` commands: each parses its options and calls one core function.
+
+A user mistake — any :class:`~shopstream.errors.ShopstreamError`, such as a bad
+setting or contradictory options — becomes one red ``error:`` line on stderr and
+exit code 1, never a traceback. The generator and the benchmark registry are
+imported inside their commands so that ``--help`` and ``version`` stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from shopstream import __version__
+from shopstream.bench.harness import DEFAULT_EVENTS
+from shopstream.cli import render
+from shopstream.cli.errors import UsageError
+from shopstream.errors import ShopstreamError
+from shopstream.events.contract import EVENT_COLUMNS, EVENTS_SCHEMA, SCHEMA_VERSION, json_schema
+from shopstream.settings import load_settings
+
+
+class ShopstreamGroup(TyperGroup):
+    """Turns a :class:`ShopstreamError` raised by any command into one red line and exit 1."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ShopstreamError as error:
+            render.print_error(str(error))
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    cls=ShopstreamGroup,
+    help="Real-time e-commerce analytics in one Python process.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+
+class SchemaFormat(StrEnum):
+    JSON_SCHEMA = "json-schema"
+    ARROW = "arrow"
+    MARKDOWN = "markdown"
+
+
+class FileFormat(StrEnum):
+    PARQUET = "parquet"
+    JSONL = "jsonl"
+    CSV = "csv"
+
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="TOML settings file (default: ./shopstream.toml if present)."),
+]
+
+
+@app.command()
+def version() -> None:
+    """Print shopstream's version and the event contract's version."""
+    typer.echo(f"shopstream {__version__}, event contract v{SCHEMA_VERSION}")
+
+
+@app.command()
+def schema(
+    fmt: Annotated[SchemaFormat, typer.Option("--format", help="What to print.")] = SchemaFormat.JSON_SCHEMA,
+) -> None:
+    """Print the event contract as JSON Schema, an Arrow schema or a Markdown table."""
+    if fmt is SchemaFormat.JSON_SCHEMA:
+        typer.echo(json.dumps(json_schema(), indent=2))
+    elif fmt is SchemaFormat.ARROW:
+        typer.echo(EVENTS_SCHEMA.to_string(show_schema_metadata=False))
+    else:
+        typer.echo(render.schema_markdown(EVENT_COLUMNS))
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the files into.")],
+    events: Annotated[int | None, typer.Option(min=1, help="Stop after this many events.")] = None,
+    days: Annotated[float | None, typer.Option(min=0, help="Stop after this many simulated days.")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, max=2**32 - 1, help="Random seed.")] = None,
+    fmt: Annotated[FileFormat, typer.Option("--format", help="File format.")] = FileFormat.PARQUET,
+    rate: Annotated[
+        float | None,
+        typer.Option(min=0, help="Pace output at this many events per second (default: flat out)."),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Simulate the shop and write its events and anomaly labels to files."""
+    if (events is None) == (days is None):
+        raise UsageError("pass exactly one of --events N or --days D to say how much to generate")
+    settings = load_settings(config).generator
+    from shopstream.generator.files import generate_files
+
+    if seed is not None:
+        settings = settings.model_copy(update={"seed": seed})
+    with render.progress_bar("generating") as progress:
+        report = generate_files(
+            settings, out=out, fmt=fmt.value, events=events, days=days, rate=rate, progress=progress
+        )
+    typer.echo(f"{render.report_line(report)} → {out}")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Directory for the demo's files.")] = Path("demo-data"),
+    config: ConfigOption = None,
+) -> None:
+    """Simulate one day of the shop and show its headline numbers."""
+    settings = load_settings(config).generator
+    from shopstream.generator.files import generate_files
+    from shopstream.generator.summary import read_generated, summarize
+
+    with render.progress_bar("simulating one day") as progress:
+        report = generate_files(
+            settings, out=out, fmt="parquet", events=None, days=1.0, rate=None, progress=progress
+        )
+    summary = summarize(*read_generated(report.files))
+    Console().print(render.summary_table(summary, title=f"one simulated day ({out})"))
+
+
+@app.command("bench")
+def bench_command(
+    stage: Annotated[str, typer.Argument(help="Stage to measure, e.g. generate.")],
+    events: Annotated[int, typer.Option(min=1, help="Events to process.")] = DEFAULT_EVENTS,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Measure a stage's throughput and peak memory beside its naive baseline."""
+    from shopstream.bench.harness import bench, find_stage
+    from shopstream.bench.stages import STAGES
+
+    with Console(stderr=True).status(f"measuring {stage} on {events:,} events"):
+        result = bench(find_stage(stage, STAGES), events)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict()))
+    else:
+        Console().print(render.bench_table(result))
+
+
+def main() -> None:
+    """Entry point of the ``shopstream`` script."""
+    try:
+        app()
+    except ShopstreamError as error:  # raised outside a command, e.g. while reading settings
+        render.print_error(str(error))
+        raise SystemExit(1) from None

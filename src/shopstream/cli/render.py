@@ -1,0 +1,169 @@
+"""How the CLI shows core results: Rich tables, one-line reports, progress bars.
+
+Presentation only; nothing here computes a number. Rich writes progress and errors
+to stderr so that stdout stays clean for ``--json`` and pipes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from shopstream.events.contract import ALL_TYPES, Column
+
+if TYPE_CHECKING:
+    from shopstream.bench.harness import BenchResult
+    from shopstream.generator.files import GenerateReport
+    from shopstream.generator.summary import ShopSummary
+
+ProgressCallback = Callable[[int, int | None], None]
+
+
+def print_error(message: str) -> None:
+    """One red line on stderr, never wrapped, markup in ``message`` left alone."""
+    Console(stderr=True).print(
+        f"error: {message}", style="bold red", markup=False, highlight=False, soft_wrap=True
+    )
+
+
+@contextmanager
+def progress_bar(description: str) -> Iterator[ProgressCallback]:
+    """A Rich progress bar on stderr, driven by a ``(done, total)`` callback.
+
+    ``total`` may be ``None`` while the end is unknown; the bar then pulses.
+    """
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("events"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
+        task = progress.add_task(description, total=None)
+
+        def advance(done: int, total: int | None) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield advance
+
+
+def _type_name(data_type: pa.DataType) -> str:
+    if pa.types.is_dictionary(data_type):
+        return f"{data_type.value_type} (dictionary)"
+    return str(data_type)
+
+
+def _type_list(types: frozenset[str]) -> str:
+    if types == ALL_TYPES:
+        return "all"
+    return ", ".join(sorted(types)) or "—"
+
+
+def schema_markdown(columns: tuple[Column, ...]) -> str:
+    """A Markdown table of the contract's columns, for docs and reviews.
+
+    >>> from shopstream.events.contract import EVENT_COLUMNS
+    >>> print(schema_markdown(EVENT_COLUMNS[:1]))
+    | column | type | used by | required by | doc |
+    |---|---|---|---|---|
+    | `event_id` | string | all | all | Unique id of the event; the dedupe key. |
+    """
+    lines = ["| column | type | used by | required by | doc |", "|---|---|---|---|---|"]
+    for column in columns:
+        cells = (
+            f"`{column.name}`",
+            _type_name(column.type),
+            _type_list(column.used_by),
+            _type_list(column.required_by),
+            column.doc,
+        )
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(lines)
+
+
+def _rate(seconds: float, events: int) -> str:
+    return f"{events / max(seconds, 1e-9):,.0f} events/s"
+
+
+def report_line(report: GenerateReport) -> str:
+    """One line saying what ``shopstream generate`` wrote."""
+    span = ""
+    if report.first_ts is not None and report.last_ts is not None:
+        span = f"; event time {report.first_ts:%Y-%m-%d %H:%M} → {report.last_ts:%Y-%m-%d %H:%M} UTC"
+    return (
+        f"wrote {report.events:,} events and {report.labels:,} anomaly labels to {len(report.files)} files "
+        f"in {report.seconds:.2f} s ({_rate(report.seconds, report.events)}){span}"
+    )
+
+
+def summary_table(summary: ShopSummary, title: str = "shop summary") -> Table:
+    """The headline numbers of a simulated shop as a two-column Rich table."""
+    table = Table(title=title, show_header=False)
+    table.add_column("metric", style="bold")
+    table.add_column("value", justify="right")
+    table.add_row("events", f"{summary.events:,}")
+    for event_type, count in summary.events_by_type.items():
+        table.add_row(f"  {event_type}", f"{count:,}")
+    table.add_row("sessions", f"{summary.sessions:,}")
+    table.add_row("online sessions (web, app)", f"{summary.online_sessions:,}")
+    table.add_row("conversion rate", f"{summary.conversion_rate:.2%}")
+    table.add_row("sessions with a cart", f"{summary.cart_sessions:,}")
+    table.add_row("cart abandonment rate", f"{summary.cart_abandonment_rate:.2%}")
+    table.add_row("orders", f"{summary.orders:,}")
+    table.add_row("revenue", f"{summary.revenue:,.2f}")
+    table.add_row("average order value", f"{summary.average_order_value:,.2f}")
+    if summary.first_ts is not None and summary.last_ts is not None:
+        table.add_row("first event (UTC)", f"{summary.first_ts:%Y-%m-%d %H:%M:%S}")
+        table.add_row("last event (UTC)", f"{summary.last_ts:%Y-%m-%d %H:%M:%S}")
+    table.add_row("injected anomalies", f"{sum(summary.anomalies_by_kind.values()):,}")
+    for kind, count in summary.anomalies_by_kind.items():
+        table.add_row(f"  {kind}", f"{count:,}")
+    return table
+
+
+def bench_table(result: BenchResult) -> Table:
+    """A stage's measurement beside its baseline's, as a Rich table."""
+    table = Table(title=f"bench {result.stage}")
+    for name in ("run", "events", "seconds", "events/s", "peak RSS (MiB)"):
+        table.add_column(name, justify="left" if name == "run" else "right")
+    table.add_row(
+        result.stage,
+        f"{result.events:,}",
+        f"{result.seconds:.3f}",
+        f"{result.events_per_s:,.0f}",
+        f"{result.peak_rss_mb:,.0f}",
+    )
+    if (
+        result.baseline is not None
+        and result.baseline_events is not None
+        and result.baseline_seconds is not None
+        and result.baseline_events_per_s is not None
+        and result.baseline_peak_rss_mb is not None
+    ):
+        table.add_row(
+            f"baseline: {result.baseline}",
+            f"{result.baseline_events:,}",
+            f"{result.baseline_seconds:.3f}",
+            f"{result.baseline_events_per_s:,.0f}",
+            f"{result.baseline_peak_rss_mb:,.0f}",
+        )
+        table.caption = f"{result.ratio:,.1f}× the baseline's throughput"
+    return table

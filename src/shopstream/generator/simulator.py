@@ -1,0 +1,771 @@
+"""The shop simulator: a deterministic stream of Arrow event batches with labels.
+
+:class:`Simulator` cuts simulated time into chunks (a fixed number of minutes that
+holds a few hundred thousand events at the configured traffic). For each chunk it:
+
+1. simulates the visits (:mod:`shopstream.generator.visits`) and the customer events;
+2. runs the stock model: sales lower each product's stock, which is restocked by
+   ``product_updated`` events when it falls to its reorder point;
+3. injects record anomalies and feed faults at ``anomaly_rate`` (see
+   :data:`ANOMALY_POPULATION`) and keeps their ground truth in a separate labels table;
+4. orders the rows by the time they reach the shop's feed: late events and re-sent
+   duplicates are held back and emitted in a later chunk when their time comes.
+
+The same settings and seed give the same batches, byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from shopstream.events.contract import EVENTS_SCHEMA, SCHEMA_VERSION, TIMESTAMP, FailureReason
+from shopstream.generator.calendar import INCIDENTS, MICROS_PER_MINUTE, MINUTES_PER_DAY
+from shopstream.generator.columns import (
+    category,
+    digit_matrix,
+    hex_ids,
+    money,
+    splitmix64_scalar,
+    take_ids,
+    timestamps,
+)
+from shopstream.generator.visits import (
+    CHANNELS,
+    CODE,
+    DEVICES,
+    EVENT_TYPES,
+    PAGES,
+    PAYMENTS,
+    QUERIES,
+    Visits,
+    simulate_visits,
+)
+from shopstream.generator.world import (
+    CATEGORY_NAMES,
+    COUNTRIES,
+    COUNTRY_CODES,
+    World,
+    build_world,
+    start_micros,
+)
+from shopstream.settings import GeneratorSettings
+
+MICROS = 1_000_000
+BOGUS_EVENT_TYPES = ("coupon_applied", "wishlist_add", "PageView")
+EVENT_TYPE_VALUES = tuple(t.value for t in EVENT_TYPES) + BOGUS_EVENT_TYPES
+ALL_CITIES = tuple(city for c in COUNTRIES for city in c[4])
+MISSABLE = ("event_ts", "session_id", "channel", "country")
+_CHUNK_MINUTES = (1, 2, 5, 10, 15, 30, 60, 120, 180, 240, 360, 480, 720, 1440)
+_EVENTS_PER_VISIT = 9.0
+_CHUNK_TARGET_EVENTS = 400_000
+
+
+class Anomaly(StrEnum):
+    """Every kind of injected anomaly; each has a ground-truth label."""
+
+    NEGATIVE_PRICE = "negative_price"
+    NEGATIVE_INVENTORY = "negative_inventory"
+    ZERO_INVENTORY = "zero_inventory"
+    HIGH_QUANTITY = "high_quantity"
+    PRICE_SPIKE = "price_spike"
+    BOT_SESSION = "bot_session"
+    FUTURE_REGISTRATION = "future_registration"
+    DUPLICATE = "duplicate"
+    MISSING_FIELD = "missing_field"
+    UNKNOWN_EVENT_TYPE = "unknown_event_type"
+    LATE = "late"
+    UNKNOWN_PRODUCT = "unknown_product"
+    UNKNOWN_CUSTOMER = "unknown_customer"
+    WRONG_TYPE = "wrong_type"
+    UNPARSABLE_TIMESTAMP = "unparsable_timestamp"
+    TRUNCATED_JSON = "truncated_json"
+    REVENUE_DROP = "revenue_drop"
+    TRAFFIC_SPIKE = "traffic_spike"
+    TRAFFIC_DROP = "traffic_drop"
+    CART_ABANDONMENT_SPIKE = "cart_abandonment_spike"
+    CONVERSION_DROP = "conversion_drop"
+    MISSING_PRICES = "missing_prices"
+    CATEGORY_DOMINANCE = "category_dominance"
+
+
+ANOMALIES = tuple(Anomaly)
+_A = {kind: np.int8(i) for i, kind in enumerate(ANOMALIES)}
+FEED_FAULTS = (
+    Anomaly.DUPLICATE,
+    Anomaly.MISSING_FIELD,
+    Anomaly.UNKNOWN_EVENT_TYPE,
+    Anomaly.LATE,
+    Anomaly.UNKNOWN_PRODUCT,
+    Anomaly.UNKNOWN_CUSTOMER,
+    Anomaly.WRONG_TYPE,
+    Anomaly.UNPARSABLE_TIMESTAMP,
+    Anomaly.TRUNCATED_JSON,
+)
+TEXT_FAULTS = frozenset({Anomaly.WRONG_TYPE, Anomaly.UNPARSABLE_TIMESTAMP, Anomaly.TRUNCATED_JSON})
+"""Faults only a text feed can carry; typed outputs (Arrow, Parquet) never get them."""
+
+ANOMALY_POPULATION: dict[Anomaly, tuple[str, float]] = {
+    Anomaly.NEGATIVE_PRICE: ("product_updated events", 1 / 3),
+    Anomaly.NEGATIVE_INVENTORY: ("product_updated events", 1 / 3),
+    Anomaly.ZERO_INVENTORY: ("product_updated events", 1 / 3),
+    Anomaly.HIGH_QUANTITY: ("purchases", 1 / 2),
+    Anomaly.PRICE_SPIKE: ("purchases", 1 / 2),
+    Anomaly.BOT_SESSION: ("web and app visits", 1 / 10),
+    Anomaly.FUTURE_REGISTRATION: ("user_registered events", 1.0),
+    **{kind: ("visit events (non-bot)", 1 / len(FEED_FAULTS)) for kind in FEED_FAULTS},
+    **{Anomaly(kind.value): ("time", 1 / len(INCIDENTS)) for kind in INCIDENTS},
+}
+"""Kind -> (population it is drawn from, share of ``anomaly_rate``): with rate r a
+kind affects about ``r * share`` of its population (incidents: of the time)."""
+
+LABELS_SCHEMA = pa.schema(
+    [
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("event_id", pa.string()),
+        pa.field("entity_id", pa.string()),
+        pa.field("position", pa.int64()),
+        pa.field("start_ts", TIMESTAMP),
+        pa.field("end_ts", TIMESTAMP),
+        pa.field("detail", pa.string()),
+    ]
+)
+"""Ground truth, kept apart from the events: ``position`` is the row's offset in the
+emitted stream, ``entity_id`` the product, order, customer or session concerned."""
+
+
+@dataclass(frozen=True)
+class GeneratedBatch:
+    """One chunk of the feed: events in the contract's schema and their labels."""
+
+    offset: int
+    """Position of the first event in the whole stream."""
+    events: pa.Table
+    labels: pa.Table
+    end_ts: datetime
+    """Simulated time up to which this batch has emitted the feed."""
+
+
+@dataclass
+class _StockState:
+    sold: npt.NDArray[np.int64]
+    restocks: npt.NDArray[np.int64]
+
+
+def chunk_minutes(settings: GeneratorSettings) -> int:
+    """Minutes of simulated time per chunk: the largest step that stays near the target size."""
+    per_minute = settings.sessions_per_day * _EVENTS_PER_VISIT / MINUTES_PER_DAY
+    fitting = [m for m in _CHUNK_MINUTES if m * per_minute <= _CHUNK_TARGET_EVENTS]
+    return fitting[-1] if fitting else 1
+
+
+class Simulator:
+    """A simulated shop. ``text_faults`` adds the faults only text feeds can carry."""
+
+    def __init__(self, settings: GeneratorSettings, *, text_faults: bool = False) -> None:
+        self.settings = settings
+        self.text_faults = text_faults
+        self.world: World = build_world(settings)
+        self.chunk_minutes = chunk_minutes(settings)
+        n_products, n_customers = self.world.n_products, self.world.n_customers
+        # ids that exist nowhere in the catalogue or customer base, for referential faults
+        self._product_ids = np.concatenate([self.world.product_ids, digit_matrix("P9", np.arange(1000), 5)])
+        self._customer_ids = np.concatenate([self.world.customer_ids, digit_matrix("C9", np.arange(1000), 7)])
+        self._unknown_product0, self._unknown_customer0 = n_products, n_customers
+        self._salt = splitmix64_scalar(settings.seed)
+
+    def batches(
+        self, *, events: int | None = None, days: float | None = None, start: datetime | None = None
+    ) -> Iterator[GeneratedBatch]:
+        """The feed from ``start`` (default: the settings' start) until ``events`` events
+        have been emitted or ``days`` of simulated time have passed (at least one is given).
+        """
+        if events is None and days is None:
+            raise ValueError("give events or days")
+        first_minute = start_micros(start or self.settings.start) // MICROS_PER_MINUTE
+        end_us = (
+            None
+            if days is None
+            else (first_minute * MICROS_PER_MINUTE + int(days * MINUTES_PER_DAY * MICROS_PER_MINUTE))
+        )
+        stock = _StockState(
+            np.zeros(self.world.n_products, np.int64), np.zeros(self.world.n_products, np.int64)
+        )
+        pending: _Rows | None = None
+        emitted = 0
+        chunk = 0
+        while True:
+            minute = first_minute + chunk * self.chunk_minutes
+            chunk_end_us = (minute + self.chunk_minutes) * MICROS_PER_MINUTE
+            final = end_us is not None and chunk_end_us >= end_us
+            cut_us = end_us if (final and end_us is not None) else chunk_end_us
+            rows, bot_labels, incidents = self._chunk(chunk, minute, stock)
+            if pending is not None:
+                rows = _Rows.concat([pending, rows])
+            rows = rows.take(np.argsort(rows.columns["emit"], kind="stable"))
+            if final and end_us is not None:
+                # the end of a --days run: what is still held back is flushed as late arrivals,
+                # and events of visits that run past the end are not part of the run
+                now, pending = rows.take(np.flatnonzero(rows.columns["ts"] < end_us)), None
+            else:
+                due = int(np.searchsorted(rows.columns["emit"], cut_us, side="left"))
+                now, pending = rows.head(due), rows.take(np.arange(due, rows.size))
+            if events is not None and emitted + now.size >= events:
+                now = now.head(events - emitted)
+                final = True
+            yield self._emit(
+                emitted,
+                self._arrow(now),
+                now.columns["kind"],
+                now.columns["detail"],
+                bot_labels,
+                incidents,
+                cut_us,
+            )
+            emitted += now.size
+            chunk += 1
+            if final:
+                return
+
+    # -- one chunk ------------------------------------------------------------------------
+    def _chunk(
+        self, chunk: int, minute: int, stock: _StockState
+    ) -> tuple[_Rows, pa.Table, list[tuple[int, int, int, float, int]]]:
+        settings, world = self.settings, self.world
+        rng = np.random.default_rng([settings.seed, 2, minute])
+        visits = simulate_visits(world, settings, rng, minute, self.chunk_minutes)
+        visit_columns = _visit_rows(visits)
+        columns = _concat_columns(
+            [
+                visit_columns,
+                self._customer_rows(rng, minute, visits.n_visits),
+                self._stock_rows(rng, minute, visits, visit_columns, stock),
+            ]
+        )
+        n = len(columns["ts"])
+        high = np.uint64(chunk) << np.uint64(32)
+        columns["event_counter"] = high | np.arange(n, dtype=np.uint64)
+        columns["session_counter"] = high | np.maximum(columns["visit"], 0).astype(np.uint64)
+        columns["order_counter"] = high | np.maximum(columns["order"], 0).astype(np.uint64)
+        is_purchase = (columns["event_type"] == CODE["purchase"]) & (columns["order"] >= 0)
+        safe_order = np.maximum(columns["order"], 0)
+        columns["line_count"] = np.where(
+            is_purchase, visits.order_line_count[safe_order] if visits.order_line_count.size else 0, 0
+        )
+        columns["line_start"] = np.where(
+            is_purchase, visits.order_line_start[safe_order] if visits.order_line_start.size else 0, 0
+        )
+        lines = {
+            "product": visits.line_product,
+            "quantity": visits.line_quantity,
+            "price": visits.line_price_cents,
+        }
+        rows = _Rows(columns, lines)
+        self._record_anomalies(rng, rows)
+        self._feed_faults(rng, rows.columns)
+        duplicates = np.flatnonzero(rows.columns["kind"] == _A[Anomaly.DUPLICATE])
+        if len(duplicates):
+            rows.columns["kind"][duplicates] = -1  # the original stays clean; the copy is the fault
+            copies = rows.take(duplicates)
+            copies.columns["kind"][:] = _A[Anomaly.DUPLICATE]
+            copies.columns["emit"] += (rng.uniform(1, 600, len(duplicates)) * MICROS).astype(np.int64)
+            rows = _Rows.concat([rows, copies])
+        bot_sessions = np.flatnonzero(visits.visit_is_bot)
+        bot_labels = pa.table(
+            {
+                "kind": pa.array([Anomaly.BOT_SESSION.value] * len(bot_sessions), pa.string()),
+                "entity_id": hex_ids(high | bot_sessions.astype(np.uint64), salt=self._salt + 2),
+                "start_ts": timestamps(visits.visit_start_us[bot_sessions]),
+                "detail": pa.array([f"{k} events" for k in visits.visit_events[bot_sessions]], pa.string()),
+            }
+        )
+        return rows, bot_labels, visits.incidents
+
+    def _customer_rows(
+        self, rng: np.random.Generator, minute: int, n_visits: int
+    ) -> dict[str, npt.NDArray[np.generic]]:
+        """Registrations of customers whose registration time falls in the chunk, and profile updates."""
+        world = self.world
+        lo, hi = minute * MICROS_PER_MINUTE, (minute + self.chunk_minutes) * MICROS_PER_MINUTE
+        registering = np.flatnonzero(
+            (world.customer_registered_us >= lo) & (world.customer_registered_us < hi)
+        )
+        n_updates = int(
+            rng.poisson(0.003 * self.settings.sessions_per_day * self.chunk_minutes / MINUTES_PER_DAY)
+        )
+        updating = rng.integers(world.n_customers, size=n_updates)
+        update_ts = lo + (rng.random(n_updates) * (hi - lo)).astype(np.int64)
+        updating_ok = world.customer_registered_us[updating] < update_ts
+        updating, update_ts = updating[updating_ok], update_ts[updating_ok]
+        n_reg, n_upd = len(registering), len(updating)
+        customer = np.concatenate([registering, updating]).astype(np.int64)
+        etype = np.concatenate(
+            [np.full(n_reg, CODE["user_registered"]), np.full(n_upd, CODE["user_updated"])]
+        ).astype(np.int8)
+        country = world.customer_country[customer]
+        city_count = np.array([len(c[4]) for c in COUNTRIES])
+        city_offset = np.concatenate([[0], np.cumsum(city_count)])
+        new_city = city_offset[country] + rng.integers(0, 1 << 30, len(customer)) % city_count[country]
+        channel = np.where(rng.random(n_reg) < 0.6, 0, 1).astype(np.int8)
+        return {
+            "event_type": etype,
+            "ts": np.concatenate([world.customer_registered_us[registering], update_ts]),
+            "visit": np.concatenate([n_visits + np.arange(n_reg), np.full(n_upd, -1)]).astype(np.int64),
+            "user": customer,
+            "channel": np.concatenate([channel, np.full(n_upd, -1, np.int8)]),
+            "device": np.concatenate(
+                [np.where(channel == 0, 0, 3).astype(np.int8), np.full(n_upd, -1, np.int8)]
+            ),
+            "country": country.astype(np.int16),
+            "customer_ref": np.concatenate([registering, np.full(n_upd, -1)]).astype(np.int64),
+            "city": new_city.astype(np.int64),
+            "registered_us": np.concatenate(
+                [world.customer_registered_us[registering], np.zeros(n_upd, np.int64)]
+            ),
+        }
+
+    def _stock_rows(
+        self,
+        rng: np.random.Generator,
+        minute: int,
+        visits: Visits,
+        rows: dict[str, npt.NDArray[np.generic]],
+        stock: _StockState,
+    ) -> dict[str, npt.NDArray[np.generic]]:
+        """Stock falls with every purchase; a product is restocked by its usual order size
+        when it reaches its reorder point. Emits the restocks and periodic catalogue syncs."""
+        world = self.world
+        purchase_rows = np.flatnonzero(rows["event_type"] == CODE["purchase"])
+        order = rows["order"][purchase_rows]
+        counts = visits.order_line_count[order]
+        line = _ranges(visits.order_line_start[order], counts)
+        sale_product = visits.line_product[line]
+        sale_qty = visits.line_quantity[line].astype(np.int64)
+        sale_ts = np.repeat(rows["ts"][purchase_rows], counts)
+        lo = minute * MICROS_PER_MINUTE
+        n_sync = int(rng.poisson(0.04 * world.n_products * self.chunk_minutes / MINUTES_PER_DAY))
+        sync_product = rng.integers(world.n_products, size=n_sync)
+        sync_ts = lo + (rng.random(n_sync) * self.chunk_minutes * MICROS_PER_MINUTE).astype(np.int64)
+        product = np.concatenate([sale_product, sync_product]).astype(np.int64)
+        qty = np.concatenate([sale_qty, np.zeros(n_sync, np.int64)])
+        ts = np.concatenate([sale_ts, sync_ts])
+        is_sync = np.concatenate([np.zeros(len(sale_product), bool), np.ones(n_sync, bool)])
+        by = np.lexsort((ts, product))
+        product, qty, ts, is_sync = product[by], qty[by], ts[by], is_sync[by]
+        first_of_product = np.ones(len(product), dtype=bool)
+        first_of_product[1:] = product[1:] != product[:-1]
+        running = np.cumsum(qty)
+        group_base = np.maximum.accumulate(np.where(first_of_product, running - qty, 0))
+        sold = stock.sold[product] + running - group_base
+        initial = world.product_inventory[product]
+        reorder = np.maximum(10, initial // 5)
+        restocks = np.ceil(np.maximum(0, sold - (initial - reorder)) / initial).astype(np.int64)
+        previous = np.where(first_of_product, stock.restocks[product], np.roll(restocks, 1))
+        restocked = (restocks > previous) & ~is_sync
+        level = initial - sold + initial * restocks
+        emit = restocked | is_sync
+        if len(product):
+            last = np.ones(len(product), dtype=bool)
+            last[:-1] = product[1:] != product[:-1]
+            stock.sold[product[last]] = sold[last]
+            stock.restocks[product[last]] = restocks[last]
+        p = product[emit]
+        ratings = (
+            np.clip(world.product_rating[p] + rng.normal(0, 0.05, len(p)), 1, 5).round(1).astype(np.float32)
+        )
+        return {
+            "event_type": np.full(len(p), CODE["product_updated"], np.int8),
+            "ts": ts[emit] + np.where(is_sync[emit], 0, MICROS),
+            "product": p,
+            "price_cents": world.product_price_cents[p],
+            "inventory": level[emit],
+            "rating": ratings,
+        }
+
+    def _record_anomalies(self, rng: np.random.Generator, table: _Rows) -> None:
+        """Bad catalogue updates, fraud-like orders and registrations dated in the future."""
+        rate = self.settings.anomaly_rate
+        if rate <= 0:
+            return
+        rows, lines = table.columns, table.lines
+        etype, kind = rows["event_type"], rows["kind"]
+        updates = np.flatnonzero((etype == CODE["product_updated"]) & (rng.random(len(etype)) < rate))
+        which = rng.integers(3, size=len(updates))
+        negative_price, negative_inventory, zero_inventory = (updates[which == k] for k in range(3))
+        rows["price_cents"][negative_price] = -rows["price_cents"][negative_price]
+        rows["inventory"][negative_inventory] = -rng.integers(1, 60, len(negative_inventory))
+        rows["inventory"][zero_inventory] = 0
+        kind[negative_price], kind[negative_inventory], kind[zero_inventory] = (
+            _A[Anomaly.NEGATIVE_PRICE],
+            _A[Anomaly.NEGATIVE_INVENTORY],
+            _A[Anomaly.ZERO_INVENTORY],
+        )
+        purchases = np.flatnonzero((etype == CODE["purchase"]) & (rng.random(len(etype)) < rate))
+        line = rows["line_start"][purchases] + (
+            rng.random(len(purchases)) * rows["line_count"][purchases]
+        ).astype(np.int64)
+        spike = rng.random(len(purchases)) < 0.5
+        quantity, price = lines["quantity"], lines["price"]
+        old = quantity[line].astype(np.int64) * price[line]
+        quantity[line[~spike]] = rng.integers(50, 1001, int((~spike).sum()))
+        price[line[spike]] = np.round(price[line[spike]] * rng.uniform(5, 20, int(spike.sum()))).astype(
+            np.int64
+        )
+        new = quantity[line].astype(np.int64) * price[line]
+        rows["order_total"][purchases] += new - old
+        kind[purchases] = np.where(spike, _A[Anomaly.PRICE_SPIKE], _A[Anomaly.HIGH_QUANTITY])
+        registrations = np.flatnonzero((etype == CODE["user_registered"]) & (rng.random(len(etype)) < rate))
+        rows["registered_us"][registrations] = rows["ts"][registrations] + (
+            rng.uniform(30, 400, len(registrations)) * 86_400 * MICROS
+        ).astype(np.int64)
+        kind[registrations] = _A[Anomaly.FUTURE_REGISTRATION]
+
+    def _feed_faults(self, rng: np.random.Generator, rows: dict[str, npt.NDArray[np.generic]]) -> None:
+        """Faults real feeds have, on visit events of human visitors: each kind at rate/9."""
+        rate = self.settings.anomaly_rate
+        n = len(rows["ts"])
+        rows["emit"] = rows["ts"] + rng.exponential(0.3 * MICROS, n).astype(np.int64)
+        if rate <= 0:
+            return
+        eligible = (
+            (rows["visit"] >= 0)
+            & ~rows["bot"]
+            & (rows["kind"] < 0)
+            & (rows["event_type"] != CODE["user_registered"])
+        )
+        u = rng.random(n)
+        pick = np.where(eligible & (u < rate), (u / rate * len(FEED_FAULTS)).astype(np.int64), -1)
+        allowed = [kind not in TEXT_FAULTS or self.text_faults for kind in FEED_FAULTS]
+        for k, fault in enumerate(FEED_FAULTS):
+            chosen = pick == k
+            if fault is Anomaly.UNKNOWN_PRODUCT:
+                chosen &= rows["product"] >= 0
+            if fault is Anomaly.UNKNOWN_CUSTOMER:
+                chosen &= rows["user"] >= 0
+            if not allowed[k]:
+                continue
+            where = np.flatnonzero(chosen)
+            rows["kind"][where] = _A[fault]
+            if fault is Anomaly.MISSING_FIELD:
+                rows["detail"][where] = rng.integers(len(MISSABLE), size=len(where))
+            elif fault is Anomaly.UNKNOWN_EVENT_TYPE:
+                rows["event_type"][where] = len(EVENT_TYPES) + rng.integers(
+                    len(BOGUS_EVENT_TYPES), size=len(where)
+                )
+            elif fault is Anomaly.LATE:
+                delay = np.exp(rng.uniform(np.log(120), np.log(3 * 3600), len(where)))
+                rows["emit"][where] = rows["ts"][where] + (delay * MICROS).astype(np.int64)
+            elif fault is Anomaly.UNKNOWN_PRODUCT:
+                rows["product"][where] = self._unknown_product0 + rng.integers(1000, size=len(where))
+            elif fault is Anomaly.UNKNOWN_CUSTOMER:
+                rows["user"][where] = self._unknown_customer0 + rng.integers(1000, size=len(where))
+
+    # -- Arrow ----------------------------------------------------------------------------
+    def _arrow(self, table: _Rows) -> pa.Table:
+        """The rows as an Arrow table in the contract's schema."""
+        world, rows, lines = self.world, table.columns, table.lines
+        n = table.size
+        etype = rows["event_type"]
+        missing = np.full((len(MISSABLE), n), False)
+        is_missing = rows["kind"] == _A[Anomaly.MISSING_FIELD]
+        for k in range(len(MISSABLE)):
+            missing[k] = is_missing & (rows["detail"] == k)
+        product = rows["product"]
+        has_product = product >= 0
+        known_product = np.clip(product, 0, world.n_products - 1)
+        product_category = np.where(has_product, world.product_category[known_product], 0)
+        order = rows["order"]
+        is_purchase = etype == CODE["purchase"]
+        line_count = np.where(
+            is_purchase, rows["line_count"], 0
+        )  # a purchase whose type was garbled has no items
+        line = _ranges(rows["line_start"], line_count)
+        items = pa.StructArray.from_arrays(
+            [
+                take_ids(world.product_ids, lines["product"][line]),
+                pa.array(lines["quantity"][line], pa.int32()),
+                money(lines["price"][line]),
+            ],
+            fields=list(EVENTS_SCHEMA.field("items").type.value_type),
+        )
+        offsets = np.concatenate([[0], np.cumsum(line_count)]).astype(np.int32)
+        is_cart = (
+            (etype == CODE["add_to_cart"])
+            | (etype == CODE["remove_from_cart"])
+            | (etype == CODE["update_cart"])
+        )
+        is_update = etype == CODE["product_updated"]
+        has_order = order >= 0
+        customer_ref = rows["customer_ref"]
+        customer_take = pa.array(customer_ref, mask=customer_ref < 0)
+        has_city = rows["city"] >= 0
+        columns = {
+            "event_id": hex_ids(rows["event_counter"], salt=self._salt + 1),
+            "event_type": category(etype, EVENT_TYPE_VALUES),
+            "event_ts": timestamps(rows["ts"], valid=~missing[0]),
+            "received_ts": pa.nulls(n, TIMESTAMP),
+            "schema_version": pa.array(np.full(n, SCHEMA_VERSION, np.int16)),
+            "user_id": take_ids(self._customer_ids, rows["user"], valid=rows["user"] >= 0),
+            "session_id": hex_ids(
+                rows["session_counter"], salt=self._salt + 2, valid=(rows["visit"] >= 0) & ~missing[1]
+            ),
+            "channel": category(
+                rows["channel"], [c.value for c in CHANNELS], valid=(rows["channel"] >= 0) & ~missing[2]
+            ),
+            "store_id": take_ids(world.store_ids, rows["store"], valid=rows["store"] >= 0),
+            "country": category(rows["country"], COUNTRY_CODES, valid=(rows["country"] >= 0) & ~missing[3]),
+            "device": category(rows["device"], [d.value for d in DEVICES], valid=rows["device"] >= 0),
+            "page": pa.array(PAGES).take(pa.array(rows["page"], mask=rows["page"] < 0)),
+            "search_query": pa.array(QUERIES).take(pa.array(rows["query"], mask=rows["query"] < 0)),
+            "results_count": pa.array(rows["results"], pa.int32(), mask=rows["query"] < 0),
+            "product_id": take_ids(self._product_ids, product, valid=has_product),
+            "category": category(product_category, CATEGORY_NAMES, valid=has_product),
+            "unit_price": money(rows["unit_price"], valid=rows["price_shown"]),
+            "quantity": pa.array(rows["quantity"], pa.int32(), mask=~is_cart),
+            "order_id": hex_ids(rows["order_counter"], salt=self._salt + 3, valid=has_order),
+            "payment_method": category(
+                rows["payment"], [p.value for p in PAYMENTS], valid=rows["payment"] >= 0
+            ),
+            "currency": category(np.zeros(n, np.int32), ["USD"], valid=has_order),
+            "items": pa.ListArray.from_arrays(pa.array(offsets), items, mask=pa.array(~is_purchase)),
+            "order_total": money(rows["order_total"], valid=has_order),
+            "failure_reason": category(
+                rows["failure"], [f.value for f in FailureReason], valid=rows["failure"] >= 0
+            ),
+            "email": world.customers.column("email").take(customer_take),
+            "customer_name": world.customers.column("name").take(customer_take),
+            "city": pa.array(ALL_CITIES).take(pa.array(rows["city"], mask=~has_city)),
+            "age": world.customers.column("age").take(customer_take),
+            "registered_at": timestamps(rows["registered_us"], valid=customer_ref >= 0),
+            "product_name": pa.nulls(n, pa.string()),
+            "sku": pa.nulls(n, pa.string()),
+            "brand": pa.nulls(n, EVENTS_SCHEMA.field("brand").type),
+            "price": money(rows["price_cents"], valid=is_update),
+            "cost": pa.nulls(n, EVENTS_SCHEMA.field("cost").type),
+            "inventory": pa.array(rows["inventory"].astype(np.int32), mask=~is_update),
+            "rating": pa.array(rows["rating"], pa.float32(), mask=~is_update),
+        }
+        return pa.table([columns[f.name] for f in EVENTS_SCHEMA], schema=EVENTS_SCHEMA)
+
+    def _emit(
+        self,
+        offset: int,
+        rows: pa.Table,
+        kind: npt.NDArray[np.int8],
+        detail_code: npt.NDArray[np.int16],
+        bot_labels: pa.Table,
+        incidents: list[tuple[int, int, int, float, int]],
+        cut_us: int,
+    ) -> GeneratedBatch:
+        labelled = np.flatnonzero(kind >= 0)
+        sub = rows.take(pa.array(labelled))
+        k = kind[labelled]
+        names = np.array([a.value for a in ANOMALIES], dtype=object)[k]
+        entity_column = {
+            Anomaly.NEGATIVE_PRICE: "product_id",
+            Anomaly.NEGATIVE_INVENTORY: "product_id",
+            Anomaly.ZERO_INVENTORY: "product_id",
+            Anomaly.UNKNOWN_PRODUCT: "product_id",
+            Anomaly.HIGH_QUANTITY: "order_id",
+            Anomaly.PRICE_SPIKE: "order_id",
+            Anomaly.FUTURE_REGISTRATION: "user_id",
+            Anomaly.UNKNOWN_CUSTOMER: "user_id",
+        }
+        entity = pa.nulls(len(labelled), pa.string())
+        for anomaly, column in entity_column.items():
+            entity = pc.if_else(pa.array(k == _A[anomaly]), sub.column(column).combine_chunks(), entity)
+        detail_codes = detail_code[labelled]
+        detail = pa.array(
+            np.where(
+                (k == _A[Anomaly.MISSING_FIELD]) & (detail_codes >= 0),
+                np.array(MISSABLE, dtype=object)[np.maximum(detail_codes, 0)],
+                None,
+            ),
+            pa.string(),
+        )
+        row_labels = pa.table(
+            {
+                "kind": pa.array(names, pa.string()),
+                "event_id": sub.column("event_id"),
+                "entity_id": entity,
+                "position": pa.array(offset + labelled, pa.int64()),
+                "detail": detail,
+            }
+        )
+        session_ids = rows.column("session_id")
+        bots = bot_labels.filter(
+            pc.is_in(
+                bot_labels.column("entity_id"), value_set=pc.unique(session_ids.combine_chunks()).drop_null()
+            )
+        )
+        incident_labels = pa.table(
+            {
+                "kind": pa.array([INCIDENTS[i[0]].value for i in incidents], pa.string()),
+                "start_ts": timestamps(np.array([i[1] for i in incidents], np.int64)),
+                "end_ts": timestamps(np.array([i[2] for i in incidents], np.int64)),
+                "detail": pa.array(
+                    [
+                        f"strength={i[3]:.2f}"
+                        + (
+                            f" category={CATEGORY_NAMES[i[4]]}"
+                            if INCIDENTS[i[0]].value == "category_dominance"
+                            else ""
+                        )
+                        for i in incidents
+                    ],
+                    pa.string(),
+                ),
+            }
+        )
+        labels = pa.concat_tables([_conform(t, LABELS_SCHEMA) for t in (row_labels, bots, incident_labels)])
+        return GeneratedBatch(
+            offset=offset, events=rows, labels=labels, end_ts=datetime.fromtimestamp(cut_us / MICROS, tz=UTC)
+        )
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with every column of ``schema``, missing ones null."""
+    n = table.num_rows
+    return pa.table(
+        [
+            table.column(f.name).cast(f.type) if f.name in table.column_names else pa.nulls(n, f.type)
+            for f in schema
+        ],
+        schema=schema,
+    )
+
+
+def _ranges(starts: npt.NDArray[np.int64], counts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Concatenation of ``range(start, start + count)`` for every pair, without a loop.
+
+    >>> _ranges(np.array([5, 0]), np.array([2, 3])).tolist()
+    [5, 6, 0, 1, 2]
+    """
+    counts = counts.astype(np.int64)
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    ends = np.cumsum(counts)
+    result = (
+        np.arange(total, dtype=np.int64)
+        - np.repeat(ends - counts, counts)
+        + np.repeat(starts.astype(np.int64), counts)
+    )
+    return result
+
+
+_ROW_DEFAULTS: dict[str, tuple[type[np.generic], int | float | bool]] = {
+    "event_type": (np.int8, -1),
+    "ts": (np.int64, 0),
+    "visit": (np.int64, -1),
+    "user": (np.int64, -1),
+    "channel": (np.int8, -1),
+    "device": (np.int8, -1),
+    "country": (np.int16, -1),
+    "store": (np.int64, -1),
+    "page": (np.int16, -1),
+    "query": (np.int16, -1),
+    "results": (np.int32, 0),
+    "product": (np.int64, -1),
+    "unit_price": (np.int64, 0),
+    "price_shown": (np.bool_, False),
+    "quantity": (np.int32, 0),
+    "order": (np.int64, -1),
+    "payment": (np.int8, -1),
+    "failure": (np.int8, -1),
+    "order_total": (np.int64, 0),
+    "customer_ref": (np.int64, -1),
+    "city": (np.int64, -1),
+    "registered_us": (np.int64, 0),
+    "price_cents": (np.int64, 0),
+    "inventory": (np.int64, 0),
+    "rating": (np.float32, 0.0),
+    "bot": (np.bool_, False),
+    "kind": (np.int8, -1),
+    "detail": (np.int16, -1),
+}
+
+
+def _visit_rows(visits: Visits) -> dict[str, npt.NDArray[np.generic]]:
+    return {
+        "event_type": visits.event_type,
+        "ts": visits.ts_us,
+        "visit": visits.visit,
+        "user": visits.user,
+        "channel": visits.channel,
+        "device": visits.device,
+        "country": visits.country,
+        "store": visits.store,
+        "page": visits.page,
+        "query": visits.query,
+        "results": visits.results,
+        "product": visits.product,
+        "unit_price": visits.unit_price_cents,
+        "price_shown": visits.price_shown,
+        "quantity": visits.quantity,
+        "order": visits.order,
+        "payment": visits.payment,
+        "failure": visits.failure,
+        "order_total": visits.order_total_cents,
+        "bot": visits.visit_is_bot[visits.visit],
+    }
+
+
+def _concat_columns(parts: list[dict[str, npt.NDArray[np.generic]]]) -> dict[str, npt.NDArray[np.generic]]:
+    """Row sets with different columns, stacked; absent columns take their default."""
+    sizes = [len(p["ts"]) for p in parts]
+    return {
+        name: np.concatenate(
+            [
+                p[name].astype(dtype) if name in p else np.full(size, default, dtype)
+                for p, size in zip(parts, sizes, strict=True)
+            ]
+        )
+        for name, (dtype, default) in _ROW_DEFAULTS.items()
+    }
+
+
+@dataclass
+class _Rows:
+    """Event rows as numpy columns, with the order lines their purchases point into."""
+
+    columns: dict[str, npt.NDArray[np.generic]]
+    lines: dict[str, npt.NDArray[np.generic]]
+
+    @property
+    def size(self) -> int:
+        return len(self.columns["ts"])
+
+    def head(self, n: int) -> _Rows:
+        """The first ``n`` rows (views, no copy)."""
+        return _Rows({name: values[:n] for name, values in self.columns.items()}, self.lines)
+
+    def take(self, index: npt.NDArray[np.integer]) -> _Rows:
+        """The rows at ``index``, with only the lines they use (renumbered)."""
+        columns = {name: values[index] for name, values in self.columns.items()}
+        count = columns["line_count"]
+        used = _ranges(columns["line_start"], count)
+        columns["line_start"] = np.cumsum(count) - count
+        return _Rows(columns, {name: values[used] for name, values in self.lines.items()})
+
+    @staticmethod
+    def concat(parts: list[_Rows]) -> _Rows:
+        line_base = np.cumsum([0] + [len(p.lines["product"]) for p in parts])
+        columns = {
+            name: np.concatenate(
+                [
+                    p.columns[name] + line_base[i] if name == "line_start" else p.columns[name]
+                    for i, p in enumerate(parts)
+                ]
+            )
+            for name in parts[0].columns
+        }
+        lines = {name: np.concatenate([p.lines[name] for p in parts]) for name in parts[0].lines}
+        return _Rows(columns, lines)

@@ -1,0 +1,502 @@
+"""Shopper behaviour: the visits of one stretch of time, as arrays of event rows.
+
+A chunk of minutes gets Poisson visit counts per minute and country; each visit is
+then laid out as consecutive event rows in a fixed order of segments (browsing,
+view-and-add pairs, cart updates, removals, checkout, failed payment, purchase),
+with every segment filled for all visits at once through ``np.repeat`` offsets, so
+there is no Python loop per visit or event. Bots, in-store (pos) sales and the
+``flat`` preset use the same layout. The result is :class:`Visits`: numpy columns
+in visit-major order, plus the line items of every order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from shopstream.events.contract import Channel, Device, EventType, PaymentMethod
+from shopstream.generator.calendar import (
+    MICROS_PER_MINUTE,
+    MINUTES_PER_DAY,
+    DayPlan,
+    Incident,
+    plan_day,
+    visit_intensity,
+)
+from shopstream.generator.world import (
+    CATEGORIES,
+    CATEGORY_NAMES,
+    CATEGORY_SHARE,
+    COUNTRIES,
+    PAYMENT_SHARE,
+    World,
+    sample_in_groups,
+)
+from shopstream.settings import GeneratorSettings
+
+EVENT_TYPES = tuple(EventType)
+CODE = {t: np.int8(i) for i, t in enumerate(EVENT_TYPES)}
+CHANNELS = tuple(Channel)
+DEVICES = tuple(Device)
+PAYMENTS = tuple(PaymentMethod)
+PAGES = (
+    "/",
+    "/deals",
+    "/new",
+    "/account",
+    "/help",
+    "/cart",
+    *tuple("/category/" + name.lower().replace(" & ", "-").replace(" ", "-") for name in CATEGORY_NAMES),
+)
+CATEGORY_PAGE = 6  # index of the first category page in PAGES
+QUERIES = tuple(q for c in CATEGORIES for noun in c[5] for q in (noun.lower(), f"{c[4][0]} {noun}".lower()))
+_QUERY_BOUNDS = np.cumsum([0] + [2 * len(c[5]) for c in CATEGORIES])
+_INCIDENT_CODE = {kind: i for i, kind in enumerate(Incident)}
+BROWSE_MIX = (0.30, 0.55, 0.15)  # page_view, product_view, search after the landing page
+BOT_MIX = (0.2, 0.7, 0.1)
+
+
+@dataclass
+class Visits:
+    """Event rows (visit-major) and order lines of one chunk; -1 means "none"."""
+
+    n_visits: int
+    visit_start_us: npt.NDArray[np.int64]
+    visit_is_bot: npt.NDArray[np.bool_]
+    visit_events: npt.NDArray[np.int64]
+    # per event row
+    visit: npt.NDArray[np.int64]
+    event_type: npt.NDArray[np.int8]
+    ts_us: npt.NDArray[np.int64]
+    user: npt.NDArray[np.int64]
+    channel: npt.NDArray[np.int8]
+    device: npt.NDArray[np.int8]
+    country: npt.NDArray[np.int16]
+    store: npt.NDArray[np.int64]
+    page: npt.NDArray[np.int16]
+    query: npt.NDArray[np.int16]
+    results: npt.NDArray[np.int32]
+    product: npt.NDArray[np.int64]
+    unit_price_cents: npt.NDArray[np.int64]
+    price_shown: npt.NDArray[np.bool_]
+    quantity: npt.NDArray[np.int32]
+    order: npt.NDArray[np.int64]
+    payment: npt.NDArray[np.int8]
+    failure: npt.NDArray[np.int8]
+    order_total_cents: npt.NDArray[np.int64]
+    # per order (index = order number within the chunk): its lines
+    order_line_start: npt.NDArray[np.int64]
+    order_line_count: npt.NDArray[np.int64]
+    line_product: npt.NDArray[np.int64]
+    line_quantity: npt.NDArray[np.int32]
+    line_price_cents: npt.NDArray[np.int64]
+    incidents: list[tuple[int, int, int, float, int]] = field(default_factory=list)
+    """(kind, start_us, end_us, strength, category) of incidents in this chunk."""
+
+
+def _ranks(counts: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """For counts per group: the group of each member and its rank within the group."""
+    group = np.repeat(np.arange(len(counts)), counts)
+    starts = np.cumsum(counts) - counts
+    rank = np.arange(len(group)) - np.repeat(starts, counts)
+    return group, rank
+
+
+def _choice(
+    rng: np.random.Generator, shares: tuple[float, ...] | npt.NDArray[np.float64], n: int
+) -> npt.NDArray[np.int64]:
+    """``n`` weighted draws of indexes (inverse CDF; cheaper than ``rng.choice`` with p)."""
+    cdf = np.cumsum(shares)
+    cdf = cdf / cdf[-1]
+    return np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(cdf) - 1).astype(np.int64)
+
+
+def _minute_plans(
+    seed: int, first_minute: int, minutes: int, rate: float
+) -> tuple[dict[int, DayPlan], list[tuple[int, int, int, float, int]]]:
+    days = range(first_minute // MINUTES_PER_DAY, (first_minute + minutes - 1) // MINUTES_PER_DAY + 1)
+    plans = {day: plan_day(seed, day, rate) for day in days}
+    incidents = []
+    for day, plan in plans.items():
+        for k, s, e, strength, cat in zip(
+            plan.incident_kind,
+            plan.incident_start,
+            plan.incident_end,
+            plan.incident_strength,
+            plan.incident_category,
+            strict=True,
+        ):
+            start = day * MINUTES_PER_DAY + int(s)
+            if first_minute <= start < first_minute + minutes:
+                incidents.append(
+                    (
+                        int(k),
+                        start * MICROS_PER_MINUTE,
+                        (day * MINUTES_PER_DAY + int(e)) * MICROS_PER_MINUTE,
+                        float(strength),
+                        int(cat),
+                    )
+                )
+    return plans, incidents
+
+
+def simulate_visits(
+    world: World, settings: GeneratorSettings, rng: np.random.Generator, first_minute: int, minutes: int
+) -> Visits:
+    """All visits starting in ``minutes`` epoch minutes from ``first_minute``."""
+    funnel = settings.funnel
+    rate = settings.anomaly_rate
+    plans, incidents = _minute_plans(settings.seed, first_minute, minutes, rate)
+
+    # -- per-minute conditions: incidents and promotions -------------------------------
+    minute = first_minute + np.arange(minutes, dtype=np.int64)
+    day = minute // MINUTES_PER_DAY
+    incident = np.full(minutes, -1, dtype=np.int64)
+    strength = np.zeros(minutes)
+    incident_category = np.zeros(minutes, dtype=np.int64)
+    promo_category = np.full(minutes, -1, dtype=np.int64)
+    promo_discount = np.zeros(minutes)
+    for d, plan in plans.items():
+        in_day = day == d
+        promo_category[in_day] = plan.promo_category
+        promo_discount[in_day] = plan.promo_discount
+        for k, s, e, st, cat in zip(
+            plan.incident_kind,
+            plan.incident_start,
+            plan.incident_end,
+            plan.incident_strength,
+            plan.incident_category,
+            strict=True,
+        ):
+            within = in_day & (minute % MINUTES_PER_DAY >= s) & (minute % MINUTES_PER_DAY < e)
+            incident[within], strength[within], incident_category[within] = k, st, cat
+
+    intensity = visit_intensity(first_minute, minutes, settings.sessions_per_day)
+    factor = np.where(promo_category >= 0, 1.2, 1.0)
+    factor = np.where(incident == _INCIDENT_CODE[Incident.TRAFFIC_SPIKE], 3.5 + 2.5 * strength, factor)
+    factor = np.where(incident == _INCIDENT_CODE[Incident.TRAFFIC_DROP], 0.08 + 0.17 * strength, factor)
+    counts = rng.poisson(intensity * factor[:, None]).ravel()
+    n = int(counts.sum())
+    cell = np.repeat(np.arange(len(counts)), counts)
+    v_minute = cell // len(COUNTRIES)
+    v_country = (cell % len(COUNTRIES)).astype(np.int16)
+    v_start = (first_minute + v_minute) * MICROS_PER_MINUTE + (rng.random(n) * MICROS_PER_MINUTE).astype(
+        np.int64
+    )
+    v_incident = incident[v_minute]
+    v_strength = strength[v_minute]
+
+    def during(kind: Incident) -> npt.NDArray[np.bool_]:
+        return v_incident == _INCIDENT_CODE[kind]
+
+    # -- who visits, where, on what ----------------------------------------------------
+    is_pos = rng.random(n) < funnel.pos_share
+    store = np.full(n, -1, dtype=np.int64)
+    if is_pos.any():
+        stores_by_country = np.argsort(world.store_country, kind="stable").astype(np.int64)
+        bounds = np.searchsorted(
+            world.store_country[stores_by_country], np.arange(len(COUNTRIES) + 1)
+        ).astype(np.int64)
+        cdf = np.arange(len(stores_by_country) + 1, dtype=np.float64)
+        picked = sample_in_groups(rng, v_country[is_pos].astype(np.int64), stores_by_country, bounds, cdf)
+        picked = np.where(picked >= 0, picked, rng.integers(len(world.store_country), size=len(picked)))
+        store[is_pos] = picked
+        v_country[is_pos] = world.store_country[picked]
+    is_bot = ~is_pos & (rng.random(n) < rate / 10)
+    channel = np.where(is_pos, 2, np.where(rng.random(n) < 0.6, 0, 1)).astype(np.int8)
+    channel[is_bot] = 0
+    device = np.where(
+        channel == 0, _choice(rng, (0.45, 0.45, 0.10), n), np.where(rng.random(n) < 0.5, 3, 4)
+    ).astype(np.int8)
+    device[is_pos] = 5
+    device[is_bot] = 0
+    known = np.where(is_pos, rng.random(n) < 0.4, rng.random(n) < funnel.login_rate) & ~is_bot
+    customer = sample_in_groups(
+        rng,
+        v_country.astype(np.int64),
+        world.customer_by_country,
+        world.customer_country_bounds,
+        world.customer_activity_cdf,
+    )
+    customer = np.where(known & (customer >= 0), customer, -1)
+    not_yet = (customer >= 0) & (world.customer_registered_us[np.maximum(customer, 0)] > v_start)
+    customer[not_yet] = -1
+    interest = _choice(rng, CATEGORY_SHARE, n)
+    v_promo = promo_category[v_minute]
+    boosted = (v_promo >= 0) & (rng.random(n) < 0.25)
+    interest = np.where(boosted, v_promo, interest)
+    dominated = during(Incident.CATEGORY_DOMINANCE) & (rng.random(n) < 0.9)
+    interest = np.where(dominated, incident_category[v_minute], interest)
+
+    # -- how far each visit goes ------------------------------------------------------
+    human = ~is_pos & ~is_bot
+    n_browse = np.zeros(n, dtype=np.int64)
+    n_primary = np.zeros(n, dtype=np.int64)
+    checkout = np.zeros(n, dtype=bool)
+    failed = np.zeros(n, dtype=bool)
+    purchased = np.zeros(n, dtype=bool)
+    if funnel.preset == "funnel":
+        bounce = rng.random(n) < funnel.bounce_rate
+        n_browse = np.where(bounce, 1, 1 + np.minimum(rng.geometric(0.22, n), 30)).astype(np.int64)
+        cart_p = min(1.0, funnel.cart_rate / max(1e-9, 1 - funnel.bounce_rate))
+        cart_p_visit = np.where(during(Incident.CONVERSION_DROP), cart_p * 0.5, cart_p)
+        cart = human & ~bounce & (rng.random(n) < cart_p_visit)
+        n_primary = np.where(cart, np.minimum(rng.geometric(0.62, n), 6), 0).astype(np.int64)
+        checkout_p = np.where(
+            during(Incident.CART_ABANDONMENT_SPIKE),
+            funnel.checkout_rate * (0.05 + 0.2 * (1 - v_strength)),
+            funnel.checkout_rate,
+        )
+        checkout = cart & (rng.random(n) < checkout_p)
+        pay_p = np.where(during(Incident.CONVERSION_DROP), funnel.purchase_rate * 0.15, funnel.purchase_rate)
+        pay = checkout & (rng.random(n) < pay_p)
+        fail_p = np.where(during(Incident.REVENUE_DROP), 0.7 + 0.25 * v_strength, funnel.payment_failure_rate)
+        failed = pay & (rng.random(n) < fail_p)
+        retry_p = np.where(during(Incident.REVENUE_DROP), 0.05, 0.5)
+        purchased = pay & (~failed | (rng.random(n) < retry_p))
+    else:  # flat: independent events in the 60/30/10 mix, each purchase its own one-line order
+        length = 1 + np.minimum(rng.geometric(0.12, n), 60)
+        views, carts, buys = (rng.binomial(length, share) for share in funnel.flat_mix)
+        n_browse = np.maximum(views, 1).astype(np.int64)
+        n_primary = np.where(human, carts, 0).astype(np.int64)
+        checkout = human & (buys > 0) & (n_primary > 0)
+        purchased = checkout.copy()
+    n_browse = np.where(is_bot, rng.integers(50, 201, size=n), np.where(is_pos, 0, n_browse))
+
+    # cart adds: primaries plus bundle partners, right after the product that brought them
+    primary_visit, _ = _ranks(n_primary)
+    bundled = rng.random(len(primary_visit)) < funnel.bundle_rate
+    add_visit = np.repeat(primary_visit, 1 + bundled)
+    is_partner = np.zeros(len(add_visit), dtype=bool)
+    is_partner[np.cumsum(1 + bundled)[bundled] - 1] = True
+    add_product = _products_of(world, rng, interest[add_visit], spread=0.1)
+    add_product[is_partner] = world.product_partner[add_product[np.flatnonzero(is_partner) - 1]]
+    add_qty = _quantities(rng, len(add_visit))
+    n_adds = np.bincount(add_visit, minlength=n).astype(np.int64)
+    add_first = np.cumsum(n_adds) - n_adds
+    has_update = (n_adds > 0) & (rng.random(n) < 0.15)
+    has_remove = (n_adds >= 2) & (rng.random(n) < 0.2)
+    updated = add_first + (rng.random(n) * np.maximum(n_adds, 1)).astype(np.int64)
+    removed = add_first + (rng.random(n) * np.maximum(n_adds, 1)).astype(np.int64)
+    new_qty = rng.integers(1, 5, size=n).astype(np.int32)
+    final_qty = add_qty.copy()
+    final_qty[updated[has_update]] = new_qty[has_update]
+    kept = np.ones(len(add_visit), dtype=bool)
+    kept[removed[has_remove]] = False
+
+    # in-store sales: one purchase of a few products straight away
+    pos_lines = np.where(is_pos, np.minimum(rng.geometric(0.45, n), 8), 0).astype(np.int64)
+    pos_visit, _ = _ranks(pos_lines)
+    pos_product = _products_of(world, rng, _choice(rng, CATEGORY_SHARE, len(pos_visit)), spread=1.0)
+    pos_partner = rng.random(len(pos_visit)) < funnel.bundle_rate * 0.5
+    pos_product = np.where(
+        pos_partner & (np.arange(len(pos_visit)) > 0),
+        world.product_partner[np.roll(pos_product, 1)],
+        pos_product,
+    )
+    purchased = purchased | is_pos
+
+    # -- layout: each visit's rows in segment order -----------------------------------
+    segments = [
+        n_browse,
+        2 * n_adds,
+        has_update.astype(np.int64),
+        has_remove.astype(np.int64),
+        (checkout & ~is_pos).astype(np.int64),
+        failed.astype(np.int64),
+        purchased.astype(np.int64),
+    ]
+    visit_events = np.sum(segments, axis=0)
+    base = np.cumsum(visit_events) - visit_events
+    offset = base.copy()
+    seg_start = []
+    for counts_of_segment in segments:
+        seg_start.append(offset.copy())
+        offset += counts_of_segment
+    total = int(visit_events.sum())
+    visit = np.repeat(np.arange(n), visit_events)
+    etype = np.empty(total, dtype=np.int8)
+    product = np.full(total, -1, dtype=np.int64)
+    quantity = np.zeros(total, dtype=np.int32)
+    page = np.full(total, -1, dtype=np.int16)
+    query = np.full(total, -1, dtype=np.int16)
+    results = np.zeros(total, dtype=np.int32)
+
+    # browsing (and bots)
+    b_visit, b_rank = _ranks(n_browse)
+    rows = seg_start[0][b_visit] + b_rank
+    mix = np.where(is_bot[b_visit], _choice(rng, BOT_MIX, len(rows)), _choice(rng, BROWSE_MIX, len(rows)))
+    mix[(b_rank == 0) & ~is_bot[b_visit]] = 0
+    etype[rows] = np.array([CODE[EventType.PAGE_VIEW], CODE[EventType.PRODUCT_VIEW], CODE[EventType.SEARCH]])[
+        mix
+    ]
+    viewing = rows[mix == 1]
+    product[viewing] = _products_of(world, rng, interest[visit[viewing]], spread=0.25)
+    paging = rows[mix == 0]
+    landing = (b_rank[mix == 0] == 0) & (rng.random(len(paging)) < 0.5)
+    page[paging] = np.where(
+        landing,
+        0,
+        np.where(
+            rng.random(len(paging)) < 0.6,
+            CATEGORY_PAGE + interest[visit[paging]],
+            rng.integers(0, CATEGORY_PAGE, len(paging)),
+        ),
+    )
+    searching = rows[mix == 2]
+    cat = interest[visit[searching]]
+    query[searching] = _QUERY_BOUNDS[cat] + (
+        rng.random(len(searching)) * (_QUERY_BOUNDS[cat + 1] - _QUERY_BOUNDS[cat])
+    ).astype(np.int64)
+    results[searching] = rng.poisson(40, len(searching))
+
+    # view-and-add pairs
+    add_rank = np.arange(len(add_visit)) - add_first[add_visit]
+    view_rows = seg_start[1][add_visit] + 2 * add_rank
+    etype[view_rows] = CODE[EventType.PRODUCT_VIEW]
+    etype[view_rows + 1] = CODE[EventType.ADD_TO_CART]
+    product[view_rows] = product[view_rows + 1] = add_product
+    quantity[view_rows + 1] = add_qty
+    # updates and removals
+    upd_rows = seg_start[2][has_update]
+    etype[upd_rows] = CODE[EventType.UPDATE_CART]
+    product[upd_rows] = add_product[updated[has_update]]
+    quantity[upd_rows] = new_qty[has_update]
+    rm_rows = seg_start[3][has_remove]
+    etype[rm_rows] = CODE[EventType.REMOVE_FROM_CART]
+    product[rm_rows] = add_product[removed[has_remove]]
+    quantity[rm_rows] = final_qty[removed[has_remove]]
+    # checkout, failed payment, purchase
+    ck_rows = seg_start[4][checkout & ~is_pos]
+    etype[ck_rows] = CODE[EventType.CHECKOUT_STARTED]
+    fl_rows = seg_start[5][failed]
+    etype[fl_rows] = CODE[EventType.PURCHASE_FAILED]
+    pu_rows = seg_start[6][purchased]
+    etype[pu_rows] = CODE[EventType.PURCHASE]
+
+    # -- time: gaps within the visit ---------------------------------------------------
+    gaps = np.where(is_bot[visit], rng.uniform(0.3, 2.5, total), rng.lognormal(np.log(25.0), 0.9, total))
+    gaps = (np.minimum(gaps, 900.0) * 1_000_000).astype(np.int64)
+    gaps[base[visit_events > 0]] = 0
+    elapsed = np.cumsum(gaps)
+    elapsed -= np.repeat(elapsed[base[visit_events > 0]], visit_events[visit_events > 0])
+    ts_us = v_start[visit] + elapsed
+
+    # -- prices as shown: catalogue price less the day's promotion ---------------------
+    has_product = product >= 0
+    safe_product = np.maximum(product, 0)
+    row_minute = np.clip((ts_us // MICROS_PER_MINUTE) - first_minute, 0, minutes - 1)
+    on_promo = (promo_category[row_minute] >= 0) & (
+        world.product_category[safe_product] == promo_category[row_minute]
+    )
+    shown = np.where(
+        on_promo,
+        np.round(world.product_price_cents[safe_product] * (1 - promo_discount[row_minute])).astype(np.int64),
+        world.product_price_cents[safe_product],
+    )
+    unit_price = np.where(has_product, shown, 0)
+    price_missing = (
+        has_product
+        & during(Incident.MISSING_PRICES)[visit]
+        & (rng.random(total) < 0.35 + 0.5 * v_strength[visit])
+    )
+    price_shown = has_product & ~price_missing
+
+    # -- orders: the kept cart lines (or the till's lines), priced as added ------------
+    add_price = unit_price[view_rows + 1] if len(view_rows) else np.zeros(0, dtype=np.int64)
+    order_of_visit = np.full(n, -1, dtype=np.int64)
+    has_order = checkout | is_pos
+    order_of_visit[has_order] = np.arange(int(has_order.sum()))
+    web_line = kept & has_order[add_visit]
+    pos_price = world.product_price_cents[pos_product]
+    line_visit = np.concatenate([add_visit[web_line], pos_visit])
+    line_product = np.concatenate([add_product[web_line], pos_product])
+    line_quantity = np.concatenate([final_qty[web_line], _quantities(rng, len(pos_visit))]).astype(np.int32)
+    line_price = np.concatenate([add_price[web_line], pos_price])
+    line_order = order_of_visit[line_visit]
+    by_order = np.argsort(line_order, kind="stable")
+    line_order, line_product = line_order[by_order], line_product[by_order]
+    line_quantity, line_price = line_quantity[by_order], line_price[by_order]
+    n_orders = int(has_order.sum())
+    order_line_count = np.bincount(line_order, minlength=n_orders).astype(np.int64)
+    order_line_start = np.cumsum(order_line_count) - order_line_count
+    order_total = (
+        np.bincount(line_order, weights=line_quantity * line_price, minlength=n_orders)
+        .round()
+        .astype(np.int64)
+    )
+    order = np.full(total, -1, dtype=np.int64)
+    order_rows = np.concatenate([ck_rows, fl_rows, pu_rows])
+    order[order_rows] = order_of_visit[visit[order_rows]]
+    order_total_cents = np.where(order >= 0, order_total[np.maximum(order, 0)] if n_orders else 0, 0)
+    payment = np.full(total, -1, dtype=np.int8)
+    paying = np.concatenate([fl_rows, pu_rows])
+    method = _choice(rng, tuple(PAYMENT_SHARE.values()), n)
+    method = np.where(
+        is_pos,
+        np.where(
+            rng.random(n) < 0.35, PAYMENTS.index(PaymentMethod.CASH), PAYMENTS.index(PaymentMethod.CARD)
+        ),
+        method,
+    )
+    payment[paying] = method[visit[paying]]
+    failure = np.full(total, -1, dtype=np.int8)
+    failure[fl_rows] = _choice(rng, (0.5, 0.25, 0.15, 0.1), len(fl_rows))
+
+    # -- anonymous browsing before login ----------------------------------------------
+    user = customer[visit]
+    late_login = (customer >= 0) & ~is_pos & (rng.random(n) < 0.3)
+    login_at = base + (rng.random(n) * np.maximum(n_browse, 1)).astype(np.int64)
+    anonymous_yet = late_login[visit] & (np.arange(total) < login_at[visit])
+    user = np.where(anonymous_yet, -1, user)
+
+    return Visits(
+        n_visits=n,
+        visit_start_us=v_start,
+        visit_is_bot=is_bot,
+        visit_events=visit_events,
+        visit=visit,
+        event_type=etype,
+        ts_us=ts_us,
+        user=user,
+        channel=channel[visit],
+        device=device[visit],
+        country=v_country[visit],
+        store=store[visit],
+        page=page,
+        query=query,
+        results=results,
+        product=product,
+        unit_price_cents=unit_price,
+        price_shown=price_shown,
+        quantity=quantity,
+        order=order,
+        payment=payment,
+        failure=failure,
+        order_total_cents=order_total_cents,
+        order_line_start=order_line_start,
+        order_line_count=order_line_count,
+        line_product=line_product,
+        line_quantity=line_quantity,
+        line_price_cents=line_price,
+        incidents=incidents,
+    )
+
+
+def _products_of(
+    world: World, rng: np.random.Generator, interest: npt.NDArray[np.int64], spread: float
+) -> npt.NDArray[np.int64]:
+    """Products by popularity, from the visit's category of interest (or, with ``spread``, any)."""
+    wander = rng.random(len(interest)) < spread
+    categories = np.where(wander, _choice(rng, CATEGORY_SHARE, len(interest)), interest)
+    picked = sample_in_groups(
+        rng, categories, world.products_by_category, world.category_bounds, world.category_popularity_cdf
+    )
+    return np.where(picked >= 0, picked, rng.integers(world.n_products, size=len(interest)))
+
+
+def _quantities(rng: np.random.Generator, n: int) -> npt.NDArray[np.int32]:
+    """Units per cart line: mostly one, sometimes a few."""
+    return (1 + _choice(rng, (0.78, 0.15, 0.04, 0.02, 0.01), n)).astype(np.int32)

@@ -1,0 +1,159 @@
+"""shopstream's settings: one frozen object, read once at the edge and passed down.
+
+Values come, highest precedence first, from keyword arguments, ``SHOPSTREAM_*``
+environment variables (nested keys joined by ``__``, e.g.
+``SHOPSTREAM_GENERATOR__ANOMALY_RATE=0``), a TOML file (``shopstream.toml`` in the
+working directory, or the file named by ``SHOPSTREAM_CONFIG`` / ``--config``) and
+the defaults below. A bad value is rejected by :func:`load_settings` with a
+:class:`SettingsError` naming the key and what it allows.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from shopstream.errors import ShopstreamError
+
+DEFAULT_CONFIG_FILE = Path("shopstream.toml")
+CONFIG_ENV = "SHOPSTREAM_CONFIG"
+
+
+class SettingsError(ShopstreamError):
+    """A setting has a value shopstream cannot use."""
+
+
+class FunnelSettings(BaseModel):
+    """How shoppers move through a visit.
+
+    With ``preset = "funnel"`` each web/app visit browses, may fill a cart
+    (``cart_rate``), may start checkout (``checkout_rate`` of carts), may pay
+    (``purchase_rate`` of checkouts); a payment fails with ``payment_failure_rate``
+    and is retried once in half the cases. The defaults give about 3% of visits
+    converting and 70% of carts abandoned. ``preset = "flat"`` instead draws every
+    event of a visit independently from ``flat_mix`` (views, cart events,
+    purchases), as the GlobalMart reference generator did (60/30/10).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    preset: Literal["funnel", "flat"] = "funnel"
+    login_rate: float = Field(0.55, ge=0, le=1, description="Share of web/app visits by a known customer.")
+    bounce_rate: float = Field(0.35, ge=0, le=1, description="Share of visits with a single page view.")
+    cart_rate: float = Field(0.10, ge=0, le=1)
+    checkout_rate: float = Field(0.46, ge=0, le=1)
+    purchase_rate: float = Field(0.70, ge=0, le=1)
+    payment_failure_rate: float = Field(0.04, ge=0, le=1)
+    bundle_rate: float = Field(
+        0.35, ge=0, le=1, description="Chance a cart add brings the product's partner."
+    )
+    pos_share: float = Field(0.06, ge=0, le=1, description="Share of visits that are in-store (pos) sales.")
+    flat_mix: tuple[float, float, float] = (0.60, 0.30, 0.10)
+
+    @field_validator("flat_mix")
+    @classmethod
+    def _mix_sums_to_one(cls, mix: tuple[float, float, float]) -> tuple[float, float, float]:
+        if any(share < 0 for share in mix) or abs(sum(mix) - 1.0) > 1e-6:
+            raise ValueError("must be three non-negative shares (views, cart events, purchases) summing to 1")
+        return mix
+
+
+class GeneratorSettings(BaseModel):
+    """The simulated shop: its size, traffic, start and anomaly rate."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    seed: int = Field(42, ge=0, lt=2**32)
+    customers: int = Field(10_000, ge=1, le=10_000_000)
+    products: int = Field(1_000, ge=10, le=250_000)
+    stores: int = Field(24, ge=1, le=500)
+    sessions_per_day: int = Field(40_000, ge=1, le=50_000_000, description="Mean visits per day.")
+    start: datetime = datetime(2026, 1, 1, tzinfo=UTC)
+    anomaly_rate: float = Field(0.05, ge=0, le=0.5, description="0 disables every injected anomaly.")
+    funnel: FunnelSettings = FunnelSettings()
+
+    @field_validator("start")
+    @classmethod
+    def _utc_minute(cls, start: datetime) -> datetime:
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=UTC)
+        return start.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+class Settings(BaseSettings):
+    """Every setting of shopstream; later issues add their sections."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SHOPSTREAM_",
+        env_nested_delimiter="__",
+        frozen=True,
+        extra="forbid",
+    )
+
+    generator: GeneratorSettings = GeneratorSettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_config_pointer(cls, data: Any) -> Any:
+        # SHOPSTREAM_CONFIG names the file; it is not a setting itself.
+        if isinstance(data, dict):
+            data.pop("config", None)
+        return data
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG_FILE))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=path))
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = ".".join(str(part) for part in error["loc"])
+    env = "SHOPSTREAM_" + "__".join(str(part) for part in error["loc"]).upper()
+    return f"setting {key} ({env}): {error['msg']}"
+
+
+def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
+    """Read the settings; ``config`` names a TOML file to use instead of the default.
+
+    >>> load_settings(generator={"seed": 7}).generator.seed
+    7
+    >>> try:
+    ...     load_settings(generator={"funnel": {"preset": "zigzag"}})
+    ... except SettingsError as error:
+    ...     print(error)
+    setting generator.funnel.preset (SHOPSTREAM_GENERATOR__FUNNEL__PRESET): Input should be 'funnel' or 'flat'
+    """
+    previous = os.environ.get(CONFIG_ENV)
+    if config is not None:
+        if not config.is_file():
+            raise SettingsError(f"config file {config} does not exist; pass the path of a shopstream.toml")
+        os.environ[CONFIG_ENV] = str(config)
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise SettingsError("; ".join(_describe(e) for e in error.errors())) from None
+    except ValueError as error:  # a TOML file that does not parse
+        raise SettingsError(f"cannot read settings: {error}") from None
+    finally:
+        if config is not None:
+            if previous is None:
+                os.environ.pop(CONFIG_ENV, None)
+            else:
+                os.environ[CONFIG_ENV] = previous
