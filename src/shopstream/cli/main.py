@@ -20,7 +20,6 @@ from typer.core import TyperGroup
 from shopstream import __version__
 from shopstream.bench.harness import DEFAULT_EVENTS
 from shopstream.cli import render
-from shopstream.cli.errors import UsageError
 from shopstream.errors import ShopstreamError
 from shopstream.events.contract import EVENT_COLUMNS, EVENTS_SCHEMA, SCHEMA_VERSION, json_schema
 from shopstream.settings import load_settings
@@ -97,8 +96,6 @@ def generate(
     config: ConfigOption = None,
 ) -> None:
     """Simulate the shop and write its events and anomaly labels to files."""
-    if (events is None) == (days is None):
-        raise UsageError("pass exactly one of --events N or --days D to say how much to generate")
     settings = load_settings(config).generator
     from shopstream.generator.files import generate_files
 
@@ -108,7 +105,7 @@ def generate(
         report = generate_files(
             settings, out=out, fmt=fmt.value, events=events, days=days, rate=rate, progress=progress
         )
-    typer.echo(f"{render.report_line(report)} → {out}")
+    typer.echo(render.report_line(report, out))
 
 
 @app.command()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -40,12 +41,21 @@ def print_error(message: str) -> None:
     )
 
 
+def _ignore_progress(done: int, total: int | None) -> None:
+    """Progress nobody is watching."""
+
+
 @contextmanager
 def progress_bar(description: str) -> Iterator[ProgressCallback]:
     """A Rich progress bar on stderr, driven by a ``(done, total)`` callback.
 
-    ``total`` may be ``None`` while the end is unknown; the bar then pulses.
+    ``total`` may be ``None`` while the end is unknown; the bar then pulses. When
+    stderr is not a terminal (CI logs, pipes) nothing is drawn at all.
     """
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield _ignore_progress
+        return
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -54,7 +64,7 @@ def progress_bar(description: str) -> Iterator[ProgressCallback]:
         TextColumn("events"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
-        console=Console(stderr=True),
+        console=console,
         transient=True,
     ) as progress:
         task = progress.add_task(description, total=None)
@@ -103,14 +113,14 @@ def _rate(seconds: float, events: int) -> str:
     return f"{events / max(seconds, 1e-9):,.0f} events/s"
 
 
-def report_line(report: GenerateReport) -> str:
-    """One line saying what ``shopstream generate`` wrote."""
+def report_line(report: GenerateReport, out: Path) -> str:
+    """One line saying what ``shopstream generate`` wrote into ``out``."""
     span = ""
     if report.first_ts is not None and report.last_ts is not None:
         span = f"; event time {report.first_ts:%Y-%m-%d %H:%M} → {report.last_ts:%Y-%m-%d %H:%M} UTC"
     return (
         f"wrote {report.events:,} events and {report.labels:,} anomaly labels to {len(report.files)} files "
-        f"in {report.seconds:.2f} s ({_rate(report.seconds, report.events)}){span}"
+        f"in {out} in {report.seconds:.2f} s ({_rate(report.seconds, report.events)}){span}"
     )
 
 

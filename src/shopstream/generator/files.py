@@ -211,7 +211,7 @@ def generate_files(
         now = datetime.now(UTC).replace(second=0, microsecond=0)
         visits_per_day = max(1, round(rate * 86_400 / EVENTS_PER_VISIT))
         settings = settings.model_copy(update={"start": now, "sessions_per_day": visits_per_day})
-    format_: Format = fmt  # type: ignore[assignment]
+    format_: Format = fmt
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     simulator = Simulator(settings, text_faults=format_ != "parquet")

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -262,7 +263,7 @@ class Simulator:
         columns["line_start"] = np.where(
             is_purchase, visits.order_line_start[safe_order] if visits.order_line_start.size else 0, 0
         )
-        lines = {
+        lines: dict[str, npt.NDArray[Any]] = {
             "product": visits.line_product,
             "quantity": visits.line_quantity,
             "price": visits.line_price_cents,
@@ -290,7 +291,7 @@ class Simulator:
 
     def _customer_rows(
         self, rng: np.random.Generator, minute: int, n_visits: int
-    ) -> dict[str, npt.NDArray[np.generic]]:
+    ) -> dict[str, npt.NDArray[Any]]:
         """Registrations of customers whose registration time falls in the chunk, and profile updates."""
         world = self.world
         lo, hi = minute * MICROS_PER_MINUTE, (minute + self.chunk_minutes) * MICROS_PER_MINUTE
@@ -336,9 +337,9 @@ class Simulator:
         rng: np.random.Generator,
         minute: int,
         visits: Visits,
-        rows: dict[str, npt.NDArray[np.generic]],
+        rows: dict[str, npt.NDArray[Any]],
         stock: _StockState,
-    ) -> dict[str, npt.NDArray[np.generic]]:
+    ) -> dict[str, npt.NDArray[Any]]:
         """Stock falls with every purchase; a product is restocked by its usual order size
         when it reaches its reorder point. Emits the restocks and periodic catalogue syncs."""
         world = self.world
@@ -427,7 +428,7 @@ class Simulator:
         ).astype(np.int64)
         kind[registrations] = _A[Anomaly.FUTURE_REGISTRATION]
 
-    def _feed_faults(self, rng: np.random.Generator, rows: dict[str, npt.NDArray[np.generic]]) -> None:
+    def _feed_faults(self, rng: np.random.Generator, rows: dict[str, npt.NDArray[Any]]) -> None:
         """Faults real feeds have, on visit events of human visitors: each kind at rate/9."""
         rate = self.settings.anomaly_rate
         n = len(rows["ts"])
@@ -582,13 +583,11 @@ class Simulator:
         for anomaly, column in entity_column.items():
             entity = pc.if_else(pa.array(k == _A[anomaly]), sub.column(column).combine_chunks(), entity)
         detail_codes = detail_code[labelled]
-        detail = pa.array(
-            np.where(
-                (k == _A[Anomaly.MISSING_FIELD]) & (detail_codes >= 0),
-                np.array(MISSABLE, dtype=object)[np.maximum(detail_codes, 0)],
-                None,
-            ),
-            pa.string(),
+        missing_column = np.array(MISSABLE, dtype=object)[np.maximum(detail_codes, 0)]
+        detail = pc.if_else(
+            pa.array((k == _A[Anomaly.MISSING_FIELD]) & (detail_codes >= 0)),
+            pa.array(missing_column, pa.string()),
+            pa.scalar(None, pa.string()),
         )
         row_labels = pa.table(
             {
@@ -693,7 +692,7 @@ _ROW_DEFAULTS: dict[str, tuple[type[np.generic], int | float | bool]] = {
 }
 
 
-def _visit_rows(visits: Visits) -> dict[str, npt.NDArray[np.generic]]:
+def _visit_rows(visits: Visits) -> dict[str, npt.NDArray[Any]]:
     return {
         "event_type": visits.event_type,
         "ts": visits.ts_us,
@@ -718,7 +717,7 @@ def _visit_rows(visits: Visits) -> dict[str, npt.NDArray[np.generic]]:
     }
 
 
-def _concat_columns(parts: list[dict[str, npt.NDArray[np.generic]]]) -> dict[str, npt.NDArray[np.generic]]:
+def _concat_columns(parts: list[dict[str, npt.NDArray[Any]]]) -> dict[str, npt.NDArray[Any]]:
     """Row sets with different columns, stacked; absent columns take their default."""
     sizes = [len(p["ts"]) for p in parts]
     return {
@@ -736,8 +735,8 @@ def _concat_columns(parts: list[dict[str, npt.NDArray[np.generic]]]) -> dict[str
 class _Rows:
     """Event rows as numpy columns, with the order lines their purchases point into."""
 
-    columns: dict[str, npt.NDArray[np.generic]]
-    lines: dict[str, npt.NDArray[np.generic]]
+    columns: dict[str, npt.NDArray[Any]]
+    lines: dict[str, npt.NDArray[Any]]
 
     @property
     def size(self) -> int:

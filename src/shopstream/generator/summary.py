@@ -36,7 +36,9 @@ from shopstream.errors import ShopstreamError
 
 SHOP_SUMMARY_SQL = Path(__file__).with_name("shop_summary.sql")
 LABEL_COLUMN = "kind"
-"""The column that tells an anomaly-labels file from an events file."""
+"""The column that tells an anomaly-labels file apart."""
+EVENT_COLUMN = "event_type"
+"""The column that tells an events file apart (entity files have none)."""
 
 
 class SummaryError(ShopstreamError):
@@ -106,20 +108,25 @@ def summarize(events: pa.Table, labels: pa.Table | None = None) -> ShopSummary:
 
 
 def read_generated(files: Sequence[Path]) -> tuple[pa.Table, pa.Table | None]:
-    """The events and anomaly labels in Parquet files written by ``shopstream generate``.
+    """The events and anomaly labels among Parquet files written by ``shopstream generate``.
 
-    A file with a ``kind`` column holds labels; every other ``.parquet`` file holds events.
+    A file with a ``kind`` column holds labels, one with an ``event_type`` column
+    events; the entity files (customers, products, stores) and non-Parquet files are
+    skipped.
     """
     event_tables: list[pa.Table] = []
     label_tables: list[pa.Table] = []
     for path in files:
         if path.suffix != ".parquet":
             continue
-        table = pq.read_table(path)
-        (label_tables if LABEL_COLUMN in table.column_names else event_tables).append(table)
+        columns = pq.read_schema(path).names
+        if LABEL_COLUMN in columns:
+            label_tables.append(pq.read_table(path))
+        elif EVENT_COLUMN in columns:
+            event_tables.append(pq.read_table(path))
     if not event_tables:
         raise SummaryError(
-            f"no Parquet events files among {len(files)} generated files; generate with --format parquet"
+            f"no Parquet events file among the {len(files)} files given; generate with --format parquet"
         )
     events = pa.concat_tables(event_tables, promote_options="default")
     labels = pa.concat_tables(label_tables, promote_options="default") if label_tables else None

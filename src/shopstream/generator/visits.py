@@ -37,7 +37,7 @@ from shopstream.generator.world import (
 from shopstream.settings import GeneratorSettings
 
 EVENT_TYPES = tuple(EventType)
-CODE = {t: np.int8(i) for i, t in enumerate(EVENT_TYPES)}
+CODE: dict[str, np.int8] = {t.value: np.int8(i) for i, t in enumerate(EVENT_TYPES)}
 CHANNELS = tuple(Channel)
 DEVICES = tuple(Device)
 PAYMENTS = tuple(PaymentMethod)
@@ -189,7 +189,8 @@ def simulate_visits(
     v_strength = strength[v_minute]
 
     def during(kind: Incident) -> npt.NDArray[np.bool_]:
-        return v_incident == _INCIDENT_CODE[kind]
+        active: npt.NDArray[np.bool_] = v_incident == _INCIDENT_CODE[kind]
+        return active
 
     # -- who visits, where, on what ----------------------------------------------------
     is_pos = rng.random(n) < funnel.pos_share

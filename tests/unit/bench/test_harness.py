@@ -6,39 +6,11 @@ import json
 
 import pytest
 
+from fake_stages import MIB, count_events, count_stage, hold_64_mib
 from shopstream.bench.errors import BenchError, UnknownStageError
-from shopstream.bench.harness import Baseline, BenchResult, Stage, bench, find_stage
+from shopstream.bench.harness import BenchResult, Stage, bench, find_stage
 
-MIB = 1024 * 1024
-
-
-def count_events(events: int) -> int:
-    """A stage that does nothing per event, as fast as a stage can be."""
-    return events
-
-
-def count_events_one_by_one(events: int) -> int:
-    """A baseline that touches every event in a Python loop."""
-    counted = 0
-    for _ in range(events):
-        counted += 1
-    return counted
-
-
-def hold_64_mib(events: int) -> int:
-    """A stage whose peak memory is known: it holds 64 MiB of written bytes."""
-    held = b"x" * (64 * MIB)
-    return events if held else 0
-
-
-FAST = Stage(
-    name="count",
-    description="returns its input",
-    run=count_events,
-    baseline=Baseline(
-        name="loop", description="counts in Python", run=count_events_one_by_one, max_events=1_000
-    ),
-)
+FAST = count_stage(max_baseline_events=1_000)
 
 
 def test_result_has_every_key_and_ratio_is_throughput_over_baseline_throughput() -> None:

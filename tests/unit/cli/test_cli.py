@@ -14,8 +14,8 @@ import pytest
 from jsonschema import Draft202012Validator
 from typer.testing import CliRunner
 
+from fake_stages import count_stage
 from shopstream import __version__
-from shopstream.bench.harness import Baseline, Stage
 from shopstream.bench.stages import STAGES
 from shopstream.cli.main import app
 from shopstream.events.contract import EVENT_COLUMNS, SCHEMA_VERSION
@@ -106,9 +106,7 @@ def test_user_mistake_from_the_real_entry_point_has_no_traceback() -> None:
     result = shopstream("generate", "--out", "x", "--events", "10", "--days", "1")
 
     assert result.returncode == 1
-    assert result.stderr.splitlines() == [
-        "error: pass exactly one of --events N or --days D to say how much to generate"
-    ]
+    assert result.stderr.splitlines() == ["error: give exactly one of --events N or --days D"]
     assert "Traceback" not in result.stdout + result.stderr
 
 
@@ -156,27 +154,7 @@ def test_bench_generate_reports_json_with_its_baseline() -> None:
     assert report["ratio"] == pytest.approx(report["events_per_s"] / report["baseline_events_per_s"])
 
 
-def count_events(events: int) -> int:
-    """A registered stage for the bench command: does nothing per event."""
-    return events
-
-
-def count_events_one_by_one(events: int) -> int:
-    """Its baseline: a Python loop over the events."""
-    counted = 0
-    for _ in range(events):
-        counted += 1
-    return counted
-
-
-COUNT = Stage(
-    name="count",
-    description="returns its input",
-    run=count_events,
-    baseline=Baseline(
-        name="loop", description="counts in Python", run=count_events_one_by_one, max_events=100
-    ),
-)
+COUNT = count_stage(max_baseline_events=100)
 
 
 def test_bench_json_is_one_object_for_a_registered_stage(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -42,8 +42,8 @@ def test_report_line_says_what_was_written_and_how_fast() -> None:
         last_ts=datetime(2026, 1, 2, 0, 0, tzinfo=UTC),
     )
 
-    assert report_line(report) == (
-        "wrote 2,000,000 events and 1,234 anomaly labels to 2 files in 0.50 s (4,000,000 events/s); "
+    assert report_line(report, Path("feed")) == (
+        "wrote 2,000,000 events and 1,234 anomaly labels to 2 files in feed in 0.50 s (4,000,000 events/s); "
         "event time 2026-01-01 00:00 → 2026-01-02 00:00 UTC"
     )
 

@@ -97,11 +97,12 @@ def test_an_empty_shop_has_zeros_not_errors() -> None:
     assert (summary.first_ts, summary.last_ts, summary.events_by_type) == (None, None, {})
 
 
-def test_read_generated_tells_labels_from_events(tmp_path: Path) -> None:
+def test_read_generated_tells_labels_from_events_and_skips_entities(tmp_path: Path) -> None:
     shop = tiny_shop()
     pq.write_table(shop.slice(0, 5), tmp_path / "events-0.parquet")
     pq.write_table(shop.slice(5), tmp_path / "events-1.parquet")
     pq.write_table(LABELS, tmp_path / "anomalies.parquet")
+    pq.write_table(pa.table({"product_id": ["P1"], "category": ["toys"]}), tmp_path / "products.parquet")
     (tmp_path / "notes.txt").write_text("not data")
 
     events, labels = read_generated(sorted(tmp_path.iterdir()))
