@@ -16,7 +16,9 @@ The same settings and seed give the same batches, byte for byte.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -67,6 +69,9 @@ MISSABLE = ("event_ts", "session_id", "channel", "country")
 _CHUNK_MINUTES = (1, 2, 5, 10, 15, 30, 60, 120, 180, 240, 360, 480, 720, 1440)
 _EVENTS_PER_VISIT = 9.0
 _CHUNK_TARGET_EVENTS = 400_000
+_WORKERS = 2
+"""Threads that simulate and build chunks; numpy and Arrow release the GIL in their loops."""
+_LOOKAHEAD = 2
 
 
 class Anomaly(StrEnum):
@@ -154,6 +159,27 @@ class GeneratedBatch:
     """Simulated time up to which this batch has emitted the feed."""
 
 
+@dataclass(frozen=True)
+class _Sales:
+    """Units sold per order line: what lowers the stock."""
+
+    product: npt.NDArray[np.int64]
+    quantity: npt.NDArray[np.int64]
+    ts: npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """What simulating one chunk gives, before stock and ordering."""
+
+    rows: _Rows
+    sales: _Sales
+    bot_counter: npt.NDArray[np.uint64]
+    bot_start_us: npt.NDArray[np.int64]
+    bot_events: npt.NDArray[np.int64]
+    incidents: list[tuple[int, int, int, float, int]]
+
+
 @dataclass
 class _StockState:
     sold: npt.NDArray[np.int64]
@@ -199,57 +225,69 @@ class Simulator:
         stock = _StockState(
             np.zeros(self.world.n_products, np.int64), np.zeros(self.world.n_products, np.int64)
         )
-        pending: _Rows | None = None
+        # held-back rows of the previous chunk: their emit and event times, and (from the
+        # previous build task) the rows themselves
+        pending_emit = np.zeros(0, np.int64)
+        pending_ts = np.zeros(0, np.int64)
+        previous: Future[tuple[GeneratedBatch, _Rows]] | None = None
         emitted = 0
-        chunk = 0
-        while True:
-            minute = first_minute + chunk * self.chunk_minutes
-            chunk_end_us = (minute + self.chunk_minutes) * MICROS_PER_MINUTE
-            final = end_us is not None and chunk_end_us >= end_us
-            cut_us = end_us if (final and end_us is not None) else chunk_end_us
-            rows, bot_labels, incidents = self._chunk(chunk, minute, stock)
-            if pending is not None:
-                rows = _Rows.concat([pending, rows])
-            rows = rows.take(np.argsort(rows.columns["emit"], kind="stable"))
-            if final and end_us is not None:
-                # the end of a --days run: what is still held back is flushed as late arrivals,
-                # and events of visits that run past the end are not part of the run
-                now, pending = rows.take(np.flatnonzero(rows.columns["ts"] < end_us)), None
-            else:
-                due = int(np.searchsorted(rows.columns["emit"], cut_us, side="left"))
-                now, pending = rows.head(due), rows.take(np.arange(due, rows.size))
-            if events is not None and emitted + now.size >= events:
-                now = now.head(events - emitted)
-                final = True
-            yield self._emit(
-                emitted,
-                self._arrow(now),
-                now.columns["kind"],
-                now.columns["detail"],
-                bot_labels,
-                incidents,
-                cut_us,
-            )
-            emitted += now.size
-            chunk += 1
-            if final:
-                return
+        with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+            simulated: deque[Future[_Chunk]] = deque()
+            next_chunk = 0
+            built: deque[Future[tuple[GeneratedBatch, _Rows]]] = deque()
+            chunk = 0
+            try:
+                while True:
+                    while len(simulated) < _LOOKAHEAD:
+                        minute_ahead = first_minute + next_chunk * self.chunk_minutes
+                        simulated.append(pool.submit(self._simulate_chunk, next_chunk, minute_ahead))
+                        next_chunk += 1
+                    minute = first_minute + chunk * self.chunk_minutes
+                    chunk_end_us = (minute + self.chunk_minutes) * MICROS_PER_MINUTE
+                    final = end_us is not None and chunk_end_us >= end_us
+                    cut_us = end_us if (final and end_us is not None) else chunk_end_us
+                    part = simulated.popleft().result()
+                    stock_rows = self._stock_chunk(chunk, minute, part.sales, stock)
+                    emit = np.concatenate(
+                        [pending_emit, part.rows.columns["emit"], stock_rows.columns["emit"]]
+                    )
+                    ts = np.concatenate([pending_ts, part.rows.columns["ts"], stock_rows.columns["ts"]])
+                    order = np.argsort(emit, kind="stable")
+                    if final and end_us is not None:
+                        # the end of a --days run: what is still held back is flushed as late
+                        # arrivals, and events of visits that run past the end are not part of it
+                        due, held = order[ts[order] < end_us], order[:0]
+                    else:
+                        split = int(np.searchsorted(emit[order], cut_us, side="left"))
+                        due, held = order[:split], order[split:]
+                    if events is not None and emitted + len(due) >= events:
+                        due, final = due[: events - emitted], True
+                    built.append(
+                        pool.submit(self._build, previous, part, stock_rows, due, held, emitted, cut_us)
+                    )
+                    previous = built[-1]
+                    pending_emit, pending_ts = emit[held], ts[held]
+                    emitted += len(due)
+                    chunk += 1
+                    if len(built) > 1 or final:
+                        yield built.popleft().result()[0]
+                    if final:
+                        while built:
+                            yield built.popleft().result()[0]
+                        return
+            finally:
+                for future in simulated:
+                    future.cancel()
 
-    # -- one chunk ------------------------------------------------------------------------
-    def _chunk(
-        self, chunk: int, minute: int, stock: _StockState
-    ) -> tuple[_Rows, pa.Table, list[tuple[int, int, int, float, int]]]:
+    # -- one chunk: simulated in parallel, stock in order, built in parallel ----------------
+    def _simulate_chunk(self, chunk: int, minute: int) -> _Chunk:
+        """Visits, customer events, order anomalies and feed faults of one chunk (no shared state)."""
         settings, world = self.settings, self.world
         rng = np.random.default_rng([settings.seed, 2, minute])
         visits = simulate_visits(world, settings, rng, minute, self.chunk_minutes)
         visit_columns = _visit_rows(visits)
-        columns = _concat_columns(
-            [
-                visit_columns,
-                self._customer_rows(rng, minute, visits.n_visits),
-                self._stock_rows(rng, minute, visits, visit_columns, stock),
-            ]
-        )
+        sales = _sales(visits, visit_columns)
+        columns = _concat_columns([visit_columns, self._customer_rows(rng, minute, visits.n_visits)])
         n = len(columns["ts"])
         high = np.uint64(chunk) << np.uint64(32)
         columns["event_counter"] = high | np.arange(n, dtype=np.uint64)
@@ -269,7 +307,7 @@ class Simulator:
             "price": visits.line_price_cents,
         }
         rows = _Rows(columns, lines)
-        self._record_anomalies(rng, rows)
+        self._order_anomalies(rng, rows)
         self._feed_faults(rng, rows.columns)
         duplicates = np.flatnonzero(rows.columns["kind"] == _A[Anomaly.DUPLICATE])
         if len(duplicates):
@@ -278,16 +316,71 @@ class Simulator:
             copies.columns["kind"][:] = _A[Anomaly.DUPLICATE]
             copies.columns["emit"] += (rng.uniform(1, 600, len(duplicates)) * MICROS).astype(np.int64)
             rows = _Rows.concat([rows, copies])
-        bot_sessions = np.flatnonzero(visits.visit_is_bot)
+        bots = np.flatnonzero(visits.visit_is_bot)
+        return _Chunk(
+            rows=rows,
+            sales=sales,
+            bot_counter=high | bots.astype(np.uint64),
+            bot_start_us=visits.visit_start_us[bots],
+            bot_events=visits.visit_events[bots],
+            incidents=visits.incidents,
+        )
+
+    def _stock_chunk(self, chunk: int, minute: int, sales: _Sales, stock: _StockState) -> _Rows:
+        """The chunk's ``product_updated`` rows; advances the stock state (runs in order)."""
+        rng = np.random.default_rng([self.settings.seed, 4, minute])
+        columns = _concat_columns([self._stock_rows(rng, minute, sales, stock)])
+        n = len(columns["ts"])
+        high = np.uint64(chunk) << np.uint64(32)
+        columns["event_counter"] = high | (np.uint64(1 << 31) + np.arange(n, dtype=np.uint64))
+        for name in ("session_counter", "order_counter"):
+            columns[name] = np.zeros(n, np.uint64)
+        columns["line_start"] = np.zeros(n, np.int64)
+        columns["line_count"] = np.zeros(n, np.int64)
+        columns["emit"] = columns["ts"] + rng.exponential(0.3 * MICROS, n).astype(np.int64)
+        empty: dict[str, npt.NDArray[Any]] = {
+            "product": np.zeros(0, np.int64),
+            "quantity": np.zeros(0, np.int32),
+            "price": np.zeros(0, np.int64),
+        }
+        rows = _Rows(columns, empty)
+        self._catalogue_anomalies(rng, rows)
+        return rows
+
+    def _build(
+        self,
+        previous: Future[tuple[GeneratedBatch, _Rows]] | None,
+        part: _Chunk,
+        stock_rows: _Rows,
+        due: npt.NDArray[np.int64],
+        held: npt.NDArray[np.int64],
+        offset: int,
+        cut_us: int,
+    ) -> tuple[GeneratedBatch, _Rows]:
+        """The batch of the rows now due, as Arrow, and the rows held back for later."""
+        parts = [part.rows, stock_rows] if previous is None else [previous.result()[1], part.rows, stock_rows]
+        rows = _Rows.concat(parts)
+        now = rows.take(due)
+        present = np.unique(now.columns["session_counter"][now.columns["bot"]])
+        bot = np.isin(part.bot_counter, present)
         bot_labels = pa.table(
             {
-                "kind": pa.array([Anomaly.BOT_SESSION.value] * len(bot_sessions), pa.string()),
-                "entity_id": hex_ids(high | bot_sessions.astype(np.uint64), salt=self._salt + 2),
-                "start_ts": timestamps(visits.visit_start_us[bot_sessions]),
-                "detail": pa.array([f"{k} events" for k in visits.visit_events[bot_sessions]], pa.string()),
+                "kind": pa.array([Anomaly.BOT_SESSION.value] * int(bot.sum()), pa.string()),
+                "entity_id": hex_ids(part.bot_counter[bot], salt=self._salt + 2),
+                "start_ts": timestamps(part.bot_start_us[bot]),
+                "detail": pa.array([f"{k} events" for k in part.bot_events[bot]], pa.string()),
             }
         )
-        return rows, bot_labels, visits.incidents
+        batch = self._emit(
+            offset,
+            self._arrow(now),
+            now.columns["kind"],
+            now.columns["detail"],
+            bot_labels,
+            part.incidents,
+            cut_us,
+        )
+        return batch, rows.take(held)
 
     def _customer_rows(
         self, rng: np.random.Generator, minute: int, n_visits: int
@@ -336,20 +429,13 @@ class Simulator:
         self,
         rng: np.random.Generator,
         minute: int,
-        visits: Visits,
-        rows: dict[str, npt.NDArray[Any]],
+        sales: _Sales,
         stock: _StockState,
     ) -> dict[str, npt.NDArray[Any]]:
         """Stock falls with every purchase; a product is restocked by its usual order size
         when it reaches its reorder point. Emits the restocks and periodic catalogue syncs."""
         world = self.world
-        purchase_rows = np.flatnonzero(rows["event_type"] == CODE["purchase"])
-        order = rows["order"][purchase_rows]
-        counts = visits.order_line_count[order]
-        line = _ranges(visits.order_line_start[order], counts)
-        sale_product = visits.line_product[line]
-        sale_qty = visits.line_quantity[line].astype(np.int64)
-        sale_ts = np.repeat(rows["ts"][purchase_rows], counts)
+        sale_product, sale_qty, sale_ts = sales.product, sales.quantity, sales.ts
         lo = minute * MICROS_PER_MINUTE
         n_sync = int(rng.poisson(0.04 * world.n_products * self.chunk_minutes / MINUTES_PER_DAY))
         sync_product = rng.integers(world.n_products, size=n_sync)
@@ -390,12 +476,12 @@ class Simulator:
             "rating": ratings,
         }
 
-    def _record_anomalies(self, rng: np.random.Generator, table: _Rows) -> None:
-        """Bad catalogue updates, fraud-like orders and registrations dated in the future."""
+    def _catalogue_anomalies(self, rng: np.random.Generator, table: _Rows) -> None:
+        """Catalogue updates with a negative price, a negative or a zero stock."""
         rate = self.settings.anomaly_rate
         if rate <= 0:
             return
-        rows, lines = table.columns, table.lines
+        rows = table.columns
         etype, kind = rows["event_type"], rows["kind"]
         updates = np.flatnonzero((etype == CODE["product_updated"]) & (rng.random(len(etype)) < rate))
         which = rng.integers(3, size=len(updates))
@@ -408,6 +494,14 @@ class Simulator:
             _A[Anomaly.NEGATIVE_INVENTORY],
             _A[Anomaly.ZERO_INVENTORY],
         )
+
+    def _order_anomalies(self, rng: np.random.Generator, table: _Rows) -> None:
+        """Fraud-like orders (huge quantities, spiked prices) and registrations dated in the future."""
+        rate = self.settings.anomaly_rate
+        if rate <= 0:
+            return
+        rows, lines = table.columns, table.lines
+        etype, kind = rows["event_type"], rows["kind"]
         purchases = np.flatnonzero((etype == CODE["purchase"]) & (rng.random(len(etype)) < rate))
         line = rows["line_start"][purchases] + (
             rng.random(len(purchases)) * rows["line_count"][purchases]
@@ -566,7 +660,7 @@ class Simulator:
         cut_us: int,
     ) -> GeneratedBatch:
         labelled = np.flatnonzero(kind >= 0)
-        sub = rows.take(pa.array(labelled))
+        sub = rows.select(["event_id", "product_id", "order_id", "user_id"]).take(pa.array(labelled))
         k = kind[labelled]
         names = np.array([a.value for a in ANOMALIES], dtype=object)[k]
         entity_column = {
@@ -598,12 +692,6 @@ class Simulator:
                 "detail": detail,
             }
         )
-        session_ids = rows.column("session_id")
-        bots = bot_labels.filter(
-            pc.is_in(
-                bot_labels.column("entity_id"), value_set=pc.unique(session_ids.combine_chunks()).drop_null()
-            )
-        )
         incident_labels = pa.table(
             {
                 "kind": pa.array([INCIDENTS[i[0]].value for i in incidents], pa.string()),
@@ -623,7 +711,9 @@ class Simulator:
                 ),
             }
         )
-        labels = pa.concat_tables([_conform(t, LABELS_SCHEMA) for t in (row_labels, bots, incident_labels)])
+        labels = pa.concat_tables(
+            [_conform(t, LABELS_SCHEMA) for t in (row_labels, bot_labels, incident_labels)]
+        )
         return GeneratedBatch(
             offset=offset, events=rows, labels=labels, end_ts=datetime.fromtimestamp(cut_us / MICROS, tz=UTC)
         )
@@ -690,6 +780,19 @@ _ROW_DEFAULTS: dict[str, tuple[type[np.generic], int | float | bool]] = {
     "kind": (np.int8, -1),
     "detail": (np.int16, -1),
 }
+
+
+def _sales(visits: Visits, rows: dict[str, npt.NDArray[Any]]) -> _Sales:
+    """The order lines of the chunk's purchases, at the purchase's time."""
+    purchase_rows = np.flatnonzero(rows["event_type"] == CODE["purchase"])
+    order = rows["order"][purchase_rows]
+    counts = visits.order_line_count[order]
+    line = _ranges(visits.order_line_start[order], counts)
+    return _Sales(
+        product=visits.line_product[line].astype(np.int64),
+        quantity=visits.line_quantity[line].astype(np.int64),
+        ts=np.repeat(rows["ts"][purchase_rows], counts),
+    )
 
 
 def _visit_rows(visits: Visits) -> dict[str, npt.NDArray[Any]]:
