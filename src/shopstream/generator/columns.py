@@ -45,22 +45,55 @@ def splitmix64(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     return result
 
 
-def _strings_from_matrix(chars: npt.NDArray[np.uint8], validity: pa.Buffer | None = None) -> pa.Array:
-    """An Arrow string array whose i-th value is row i of a fixed-width byte matrix."""
-    n, width = chars.shape
-    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)
-    data = np.ascontiguousarray(chars)
-    return pa.Array.from_buffers(pa.string(), n, [validity, pa.py_buffer(offsets), pa.py_buffer(data)])
+def _strings_from_matrix(
+    chars: npt.NDArray[np.uint8], valid: npt.NDArray[np.bool_] | None = None
+) -> pa.Array:
+    """A string array from a fixed-width byte matrix.
+
+    Without ``valid``, value i is row i. With it, the matrix holds one row per valid
+    slot (in order) and the other slots are null, taking no bytes.
+    """
+    rows, width = chars.shape
+    data = pa.py_buffer(np.ascontiguousarray(chars))
+    if valid is None:
+        offsets = np.arange(0, (rows + 1) * width, width, dtype=np.int32)
+        return pa.Array.from_buffers(pa.string(), rows, [None, pa.py_buffer(offsets), data])
+    offsets = np.zeros(len(valid) + 1, dtype=np.int32)
+    np.cumsum(valid, out=offsets[1:])
+    offsets *= width
+    return pa.Array.from_buffers(pa.string(), len(valid), [_validity(valid), pa.py_buffer(offsets), data])
+
+
+def spread(values: pa.Array, valid: npt.NDArray[np.bool_]) -> pa.Array:
+    """Strings given for the valid slots only, placed in a column with nulls elsewhere.
+
+    >>> spread(pa.array(["a", "bc"]), np.array([False, True, True])).to_pylist()
+    [None, 'a', 'bc']
+    """
+    values = values.cast(pa.string())
+    offsets_in = np.frombuffer(values.buffers()[1], dtype=np.int32)[
+        values.offset : values.offset + len(values) + 1
+    ]
+    lengths = np.zeros(len(valid), dtype=np.int32)
+    lengths[valid] = np.diff(offsets_in)
+    offsets = np.empty(len(valid) + 1, dtype=np.int32)
+    offsets[0] = offsets_in[0] if len(offsets_in) else 0
+    np.cumsum(lengths, out=offsets[1:])
+    offsets[1:] += offsets[0]
+    data = values.buffers()[2] if len(values) else pa.py_buffer(b"")
+    return pa.Array.from_buffers(pa.string(), len(valid), [_validity(valid), pa.py_buffer(offsets), data])
 
 
 def hex_ids(
     counters: npt.NDArray[np.uint64], salt: int, valid: npt.NDArray[np.bool_] | None = None
 ) -> pa.Array:
     """16-character hex ids, unique per (salt, counter); null where not ``valid``."""
+    if valid is not None:
+        counters = counters[valid]
     with np.errstate(over="ignore"):
         scrambled = splitmix64(counters.astype(np.uint64) ^ np.uint64(splitmix64_scalar(salt)))
     pairs = _HEX_PAIRS[scrambled.view(np.uint8)]
-    return _strings_from_matrix(pairs.view(np.uint8).reshape(len(counters), 16), _validity(valid))
+    return _strings_from_matrix(pairs.view(np.uint8).reshape(len(counters), 16), valid)
 
 
 def _validity(valid: npt.NDArray[np.bool_] | None) -> pa.Buffer | None:
@@ -97,8 +130,7 @@ def take_ids(
     matrix: npt.NDArray[np.uint8], index: npt.NDArray[np.integer], valid: npt.NDArray[np.bool_] | None = None
 ) -> pa.Array:
     """Ids of the entities at ``index`` (rows of a prebuilt id matrix); null where not ``valid``."""
-    chars = matrix[np.where(valid, index, 0) if valid is not None else index]
-    return _strings_from_matrix(chars, _validity(valid))
+    return _strings_from_matrix(matrix[index if valid is None else index[valid]], valid)
 
 
 def money(cents: npt.NDArray[np.int64], valid: npt.NDArray[np.bool_] | None = None) -> pa.Array:

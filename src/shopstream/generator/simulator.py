@@ -37,6 +37,7 @@ from shopstream.generator.columns import (
     hex_ids,
     money,
     splitmix64_scalar,
+    spread,
     take_ids,
     timestamps,
 )
@@ -65,6 +66,7 @@ MICROS = 1_000_000
 BOGUS_EVENT_TYPES = ("coupon_applied", "wishlist_add", "PageView")
 EVENT_TYPE_VALUES = tuple(t.value for t in EVENT_TYPES) + BOGUS_EVENT_TYPES
 ALL_CITIES = tuple(city for c in COUNTRIES for city in c[4])
+_PAGES, _QUERIES = pa.array(PAGES), pa.array(QUERIES)
 MISSABLE = ("event_ts", "session_id", "channel", "country")
 _CHUNK_MINUTES = (1, 2, 5, 10, 15, 30, 60, 120, 180, 240, 360, 480, 720, 1440)
 _EVENTS_PER_VISIT = 9.0
@@ -599,8 +601,10 @@ class Simulator:
         is_update = etype == CODE["product_updated"]
         has_order = order >= 0
         customer_ref = rows["customer_ref"]
-        customer_take = pa.array(customer_ref, mask=customer_ref < 0)
+        is_customer = customer_ref >= 0
+        customer_take = pa.array(customer_ref[is_customer])
         has_city = rows["city"] >= 0
+        has_page, has_query = rows["page"] >= 0, rows["query"] >= 0
         columns = {
             "event_id": hex_ids(rows["event_counter"], salt=self._salt + 1),
             "event_type": category(etype, EVENT_TYPE_VALUES),
@@ -617,9 +621,9 @@ class Simulator:
             "store_id": take_ids(world.store_ids, rows["store"], valid=rows["store"] >= 0),
             "country": category(rows["country"], COUNTRY_CODES, valid=(rows["country"] >= 0) & ~missing[3]),
             "device": category(rows["device"], [d.value for d in DEVICES], valid=rows["device"] >= 0),
-            "page": pa.array(PAGES).take(pa.array(rows["page"], mask=rows["page"] < 0)),
-            "search_query": pa.array(QUERIES).take(pa.array(rows["query"], mask=rows["query"] < 0)),
-            "results_count": pa.array(rows["results"], pa.int32(), mask=rows["query"] < 0),
+            "page": spread(_PAGES.take(pa.array(rows["page"][has_page])), has_page),
+            "search_query": spread(_QUERIES.take(pa.array(rows["query"][has_query])), has_query),
+            "results_count": pa.array(rows["results"], pa.int32(), mask=~has_query),
             "product_id": take_ids(self._product_ids, product, valid=has_product),
             "category": category(product_category, CATEGORY_NAMES, valid=has_product),
             "unit_price": money(rows["unit_price"], valid=rows["price_shown"]),
@@ -634,10 +638,16 @@ class Simulator:
             "failure_reason": category(
                 rows["failure"], [f.value for f in FailureReason], valid=rows["failure"] >= 0
             ),
-            "email": world.customers.column("email").take(customer_take),
-            "customer_name": world.customers.column("name").take(customer_take),
-            "city": pa.array(ALL_CITIES).take(pa.array(rows["city"], mask=~has_city)),
-            "age": world.customers.column("age").take(customer_take),
+            "email": spread(
+                world.customers.column("email").take(customer_take).combine_chunks(), is_customer
+            ),
+            "customer_name": spread(
+                world.customers.column("name").take(customer_take).combine_chunks(), is_customer
+            ),
+            "city": spread(pa.array(ALL_CITIES).take(pa.array(rows["city"][has_city])), has_city),
+            "age": pa.array(
+                np.where(is_customer, world.customer_age[np.maximum(customer_ref, 0)], 0), mask=~is_customer
+            ),
             "registered_at": timestamps(rows["registered_us"], valid=customer_ref >= 0),
             "product_name": pa.nulls(n, pa.string()),
             "sku": pa.nulls(n, pa.string()),

@@ -12,6 +12,7 @@ in visit-major order, plus the line items of every order.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -104,13 +105,32 @@ def _ranks(counts: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.ND
     return group, rank
 
 
+_TABLE_SIZE = 4096
+
+
+@lru_cache(maxsize=64)
+def _share_table(shares: tuple[float, ...]) -> npt.NDArray[np.int64]:
+    """4096 slots, each holding an index in proportion to its share (a lookup-table sampler)."""
+    cdf = np.cumsum(shares) / sum(shares)
+    table: npt.NDArray[np.int64] = np.minimum(
+        np.searchsorted(cdf, (np.arange(_TABLE_SIZE) + 0.5) / _TABLE_SIZE, side="right"), len(cdf) - 1
+    ).astype(np.int64)
+    return table
+
+
 def _choice(
     rng: np.random.Generator, shares: tuple[float, ...] | npt.NDArray[np.float64], n: int
 ) -> npt.NDArray[np.int64]:
-    """``n`` weighted draws of indexes (inverse CDF; cheaper than ``rng.choice`` with p)."""
-    cdf = np.cumsum(shares)
-    cdf = cdf / cdf[-1]
-    return np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(cdf) - 1).astype(np.int64)
+    """``n`` weighted draws of indexes, by table lookup (shares resolved to 1/4096)."""
+    table = _share_table(tuple(float(x) for x in np.asarray(shares)))
+    picked: npt.NDArray[np.int64] = table[rng.integers(0, _TABLE_SIZE, n, dtype=np.int16)]
+    return picked
+
+
+_GAP_TABLE = np.sort(
+    np.minimum(np.random.default_rng(0).lognormal(np.log(25.0), 0.9, 1 << 16), 900.0) * 1_000_000
+).astype(np.int64)
+"""Seconds between a human's events (median 25 s, capped at 15 min), as 65,536 quantiles."""
 
 
 def _minute_plans(
@@ -378,8 +398,9 @@ def simulate_visits(
     etype[pu_rows] = CODE[EventType.PURCHASE]
 
     # -- time: gaps within the visit ---------------------------------------------------
-    gaps = np.where(is_bot[visit], rng.uniform(0.3, 2.5, total), rng.lognormal(np.log(25.0), 0.9, total))
-    gaps = (np.minimum(gaps, 900.0) * 1_000_000).astype(np.int64)
+    gaps = _GAP_TABLE[rng.integers(0, 1 << 16, total, dtype=np.uint16)]
+    bot_rows = np.flatnonzero(is_bot[visit])
+    gaps[bot_rows] = rng.integers(300_000, 2_500_000, len(bot_rows))
     gaps[base[visit_events > 0]] = 0
     elapsed = np.cumsum(gaps)
     elapsed -= np.repeat(elapsed[base[visit_events > 0]], visit_events[visit_events > 0])
@@ -492,10 +513,11 @@ def _products_of(
     """Products by popularity, from the visit's category of interest (or, with ``spread``, any)."""
     wander = rng.random(len(interest)) < spread
     categories = np.where(wander, _choice(rng, CATEGORY_SHARE, len(interest)), interest)
-    picked = sample_in_groups(
-        rng, categories, world.products_by_category, world.category_bounds, world.category_popularity_cdf
-    )
-    return np.where(picked >= 0, picked, rng.integers(world.n_products, size=len(interest)))
+    start = world.product_table_bounds[categories]
+    size = world.product_table_bounds[categories + 1] - start
+    slot = start + (rng.random(len(interest)) * size).astype(np.int64)
+    picked = world.product_table[np.minimum(slot, len(world.product_table) - 1)]
+    return np.where(size > 0, picked, rng.integers(world.n_products, size=len(interest)))
 
 
 def _quantities(rng: np.random.Generator, n: int) -> npt.NDArray[np.int32]:

@@ -221,6 +221,7 @@ class World:
     customer_activity_cdf: npt.NDArray[np.float64]
     """Cumulative activity weight along ``customer_by_country``."""
     customer_spend: npt.NDArray[np.float64]
+    customer_age: npt.NDArray[np.int16]
     product_ids: npt.NDArray[np.uint8]
     product_category: npt.NDArray[np.int16]
     product_price_cents: npt.NDArray[np.int64]
@@ -232,6 +233,9 @@ class World:
     products_by_category: npt.NDArray[np.int64]
     category_bounds: npt.NDArray[np.int64]
     category_popularity_cdf: npt.NDArray[np.float64]
+    product_table: npt.NDArray[np.int64]
+    """Per category, products repeated in proportion to popularity: a lookup-table sampler."""
+    product_table_bounds: npt.NDArray[np.int64]
     store_ids: npt.NDArray[np.uint8]
     store_country: npt.NDArray[np.int16]
 
@@ -415,6 +419,18 @@ def build_world(settings: GeneratorSettings) -> World:
         ],
         schema=PRODUCTS_SCHEMA,
     )
+    table_parts = []
+    for c in range(len(CATEGORIES)):
+        lo, hi = category_bounds[c], category_bounds[c + 1]
+        slots = 16 * int(hi - lo)
+        if slots == 0:
+            table_parts.append(np.zeros(0, dtype=np.int64))
+            continue
+        cdf = popularity_cdf[lo + 1 : hi + 1] - popularity_cdf[lo]
+        quantiles = (np.arange(slots) + 0.5) / slots * cdf[-1]
+        table_parts.append(by_category[lo + np.minimum(np.searchsorted(cdf, quantiles), hi - lo - 1)])
+    product_table = np.concatenate(table_parts)
+    product_table_bounds = np.concatenate([[0], np.cumsum([len(t) for t in table_parts])]).astype(np.int64)
     return World(
         customers=customers,
         products=products,
@@ -426,6 +442,7 @@ def build_world(settings: GeneratorSettings) -> World:
         customer_country_bounds=country_bounds,
         customer_activity_cdf=activity_cdf,
         customer_spend=spend,
+        customer_age=age,
         product_ids=product_ids,
         product_category=product_category,
         product_price_cents=price_cents,
@@ -436,6 +453,8 @@ def build_world(settings: GeneratorSettings) -> World:
         products_by_category=by_category,
         category_bounds=category_bounds,
         category_popularity_cdf=popularity_cdf,
+        product_table=product_table,
+        product_table_bounds=product_table_bounds,
         store_ids=store_ids,
         store_country=store_country,
     )
