@@ -205,3 +205,20 @@ def test_stock_falls_with_sales_and_is_restocked() -> None:
         inv < initial[p] for p, inv in zip(updates.column("product_id").to_pylist(), inventory, strict=True)
     ]
     assert any(below_start)
+
+
+@pytest.mark.slow
+def test_works_at_ten_million_customers_and_a_quarter_million_products() -> None:
+    simulator = Simulator(GeneratorSettings(customers=10_000_000, products=250_000))
+    assert simulator.world.customers.num_rows == 10_000_000
+    assert simulator.world.products.num_rows == 250_000
+    assert simulator.world.customers.column("customer_id")[-1].as_py() == "C10000000"
+    batch = next(simulator.batches(events=100_000))
+    unknown = batch.labels.filter(pc.equal(batch.labels.column("kind"), "unknown_customer"))
+    mask = np.ones(batch.events.num_rows, dtype=bool)
+    mask[unknown.column("position").to_numpy() - batch.offset] = False
+    users = batch.events.column("user_id").filter(pa.array(mask)).drop_null()
+    assert len(users) > 1000
+    assert pc.all(pc.less_equal(users, "C10000000")).as_py()  # ids of real customers only
+    labelled = set(batch.labels.column("position").drop_null().to_pylist())
+    assert {batch.offset + r for r in violations(batch.events).column("row").to_pylist()} <= labelled
