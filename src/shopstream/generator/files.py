@@ -152,7 +152,9 @@ def write_table(table: pa.Table, path: Path, fmt: Format) -> None:
         for f in table.schema
     )
     option = "(FORMAT json)" if fmt == "jsonl" else "(FORMAT csv, HEADER true)"
-    connection.execute(f"COPY (SELECT {casts} FROM t) TO '{path.as_posix()}' {option}")
+    # COPY cannot bind its target as a parameter: quote the path as a SQL string literal
+    target = "'" + path.as_posix().replace("'", "''") + "'"
+    connection.execute(f"COPY (SELECT {casts} FROM t) TO {target} {option}")
     connection.close()
 
 

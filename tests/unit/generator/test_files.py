@@ -107,3 +107,10 @@ def test_live_mode_follows_the_wall_clock(tmp_path: Path) -> None:
 def test_bad_requests_say_what_to_change(tmp_path: Path, kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(GeneratorError, match=message):
         generate_files(GeneratorSettings(), out=tmp_path, **kwargs)  # type: ignore[arg-type]
+
+
+def test_an_awkward_output_path_is_just_a_path(tmp_path: Path) -> None:
+    out = tmp_path / "shop's data; DROP"
+    generate_files(GeneratorSettings(), out=out, fmt="csv", events=1_000, days=None)
+    assert (out / "labels.csv").exists()
+    assert (out / "customers.csv").read_text().startswith("customer_id,")
