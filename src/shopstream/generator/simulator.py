@@ -174,7 +174,8 @@ class _Sales:
 class _Chunk:
     """What simulating one chunk gives, before stock and ordering."""
 
-    rows: _Rows
+    parts: list[_Rows]
+    """Visit rows, customer-event rows and re-sent duplicates, each in its own column set."""
     sales: _Sales
     bot_counter: npt.NDArray[np.uint64]
     bot_start_us: npt.NDArray[np.int64]
@@ -251,9 +252,11 @@ class Simulator:
                     part = simulated.popleft().result()
                     stock_rows = self._stock_chunk(chunk, minute, part.sales, stock)
                     emit = np.concatenate(
-                        [pending_emit, part.rows.columns["emit"], stock_rows.columns["emit"]]
+                        [pending_emit, *(p.columns["emit"] for p in part.parts), stock_rows.columns["emit"]]
                     )
-                    ts = np.concatenate([pending_ts, part.rows.columns["ts"], stock_rows.columns["ts"]])
+                    ts = np.concatenate(
+                        [pending_ts, *(p.columns["ts"] for p in part.parts), stock_rows.columns["ts"]]
+                    )
                     order = np.argsort(emit, kind="stable")
                     if final and end_us is not None:
                         # the end of a --days run: what is still held back is flushed as late
@@ -289,11 +292,17 @@ class Simulator:
         visits = simulate_visits(world, settings, rng, minute, self.chunk_minutes)
         visit_columns = _visit_rows(visits)
         sales = _sales(visits, visit_columns)
-        columns = _concat_columns([visit_columns, self._customer_rows(rng, minute, visits.n_visits)])
-        n = len(columns["ts"])
+        customer_columns = self._customer_rows(rng, minute, visits.n_visits)
         high = np.uint64(chunk) << np.uint64(32)
-        columns["event_counter"] = high | np.arange(n, dtype=np.uint64)
-        columns["session_counter"] = high | np.maximum(columns["visit"], 0).astype(np.uint64)
+        first = 0
+        for columns in (visit_columns, customer_columns):
+            n = len(columns["ts"])
+            columns["event_counter"] = high | (np.uint64(first) + np.arange(n, dtype=np.uint64))
+            columns["session_counter"] = high | np.maximum(columns["visit"], 0).astype(np.uint64)
+            columns["kind"] = np.full(n, -1, np.int8)
+            columns["detail"] = np.full(n, -1, np.int16)
+            first += n
+        columns = visit_columns
         columns["order_counter"] = high | np.maximum(columns["order"], 0).astype(np.uint64)
         is_purchase = (columns["event_type"] == CODE["purchase"]) & (columns["order"] >= 0)
         safe_order = np.maximum(columns["order"], 0)
@@ -308,19 +317,24 @@ class Simulator:
             "quantity": visits.line_quantity,
             "price": visits.line_price_cents,
         }
-        rows = _Rows(columns, lines)
-        self._order_anomalies(rng, rows)
-        self._feed_faults(rng, rows.columns)
-        duplicates = np.flatnonzero(rows.columns["kind"] == _A[Anomaly.DUPLICATE])
+        visit_rows, customer_rows = _Rows(visit_columns, lines), _Rows(customer_columns, _no_lines())
+        self._order_anomalies(rng, visit_rows)
+        self._registration_anomalies(rng, customer_columns)
+        self._feed_faults(rng, visit_columns)
+        customer_columns["emit"] = customer_columns["ts"] + rng.exponential(
+            0.3 * MICROS, len(customer_columns["ts"])
+        ).astype(np.int64)
+        parts = [visit_rows, customer_rows]
+        duplicates = np.flatnonzero(visit_columns["kind"] == _A[Anomaly.DUPLICATE])
         if len(duplicates):
-            rows.columns["kind"][duplicates] = -1  # the original stays clean; the copy is the fault
-            copies = rows.take(duplicates)
+            visit_columns["kind"][duplicates] = -1  # the original stays clean; the copy is the fault
+            copies = visit_rows.take(duplicates)
             copies.columns["kind"][:] = _A[Anomaly.DUPLICATE]
             copies.columns["emit"] += (rng.uniform(1, 600, len(duplicates)) * MICROS).astype(np.int64)
-            rows = _Rows.concat([rows, copies])
+            parts.append(copies)
         bots = np.flatnonzero(visits.visit_is_bot)
         return _Chunk(
-            rows=rows,
+            parts=parts,
             sales=sales,
             bot_counter=high | bots.astype(np.uint64),
             bot_start_us=visits.visit_start_us[bots],
@@ -331,21 +345,13 @@ class Simulator:
     def _stock_chunk(self, chunk: int, minute: int, sales: _Sales, stock: _StockState) -> _Rows:
         """The chunk's ``product_updated`` rows; advances the stock state (runs in order)."""
         rng = np.random.default_rng([self.settings.seed, 4, minute])
-        columns = _concat_columns([self._stock_rows(rng, minute, sales, stock)])
+        columns = self._stock_rows(rng, minute, sales, stock)
         n = len(columns["ts"])
         high = np.uint64(chunk) << np.uint64(32)
         columns["event_counter"] = high | (np.uint64(1 << 31) + np.arange(n, dtype=np.uint64))
-        for name in ("session_counter", "order_counter"):
-            columns[name] = np.zeros(n, np.uint64)
-        columns["line_start"] = np.zeros(n, np.int64)
-        columns["line_count"] = np.zeros(n, np.int64)
         columns["emit"] = columns["ts"] + rng.exponential(0.3 * MICROS, n).astype(np.int64)
-        empty: dict[str, npt.NDArray[Any]] = {
-            "product": np.zeros(0, np.int64),
-            "quantity": np.zeros(0, np.int32),
-            "price": np.zeros(0, np.int64),
-        }
-        rows = _Rows(columns, empty)
+        columns["kind"] = np.full(n, -1, np.int8)
+        rows = _Rows(columns, _no_lines())
         self._catalogue_anomalies(rng, rows)
         return rows
 
@@ -360,8 +366,8 @@ class Simulator:
         cut_us: int,
     ) -> tuple[GeneratedBatch, _Rows]:
         """The batch of the rows now due, as Arrow, and the rows held back for later."""
-        parts = [part.rows, stock_rows] if previous is None else [previous.result()[1], part.rows, stock_rows]
-        rows = _Rows.concat(parts)
+        held_back = [] if previous is None else [previous.result()[1]]
+        rows = _Rows.concat([*held_back, *part.parts, stock_rows])
         now = rows.take(due)
         present = np.unique(now.columns["session_counter"][now.columns["bot"]])
         bot = np.isin(part.bot_counter, present)
@@ -498,7 +504,7 @@ class Simulator:
         )
 
     def _order_anomalies(self, rng: np.random.Generator, table: _Rows) -> None:
-        """Fraud-like orders (huge quantities, spiked prices) and registrations dated in the future."""
+        """Fraud-like orders: huge quantities or spiked prices."""
         rate = self.settings.anomaly_rate
         if rate <= 0:
             return
@@ -518,6 +524,13 @@ class Simulator:
         new = quantity[line].astype(np.int64) * price[line]
         rows["order_total"][purchases] += new - old
         kind[purchases] = np.where(spike, _A[Anomaly.PRICE_SPIKE], _A[Anomaly.HIGH_QUANTITY])
+
+    def _registration_anomalies(self, rng: np.random.Generator, rows: dict[str, npt.NDArray[Any]]) -> None:
+        """Registrations dated in the future."""
+        rate = self.settings.anomaly_rate
+        if rate <= 0:
+            return
+        etype, kind = rows["event_type"], rows["kind"]
         registrations = np.flatnonzero((etype == CODE["user_registered"]) & (rng.random(len(etype)) < rate))
         rows["registered_us"][registrations] = rows["ts"][registrations] + (
             rng.uniform(30, 400, len(registrations)) * 86_400 * MICROS
@@ -787,6 +800,12 @@ _ROW_DEFAULTS: dict[str, tuple[type[np.generic], int | float | bool]] = {
     "inventory": (np.int64, 0),
     "rating": (np.float32, 0.0),
     "bot": (np.bool_, False),
+    "event_counter": (np.uint64, 0),
+    "session_counter": (np.uint64, 0),
+    "order_counter": (np.uint64, 0),
+    "line_start": (np.int64, 0),
+    "line_count": (np.int64, 0),
+    "emit": (np.int64, 0),
     "kind": (np.int8, -1),
     "detail": (np.int16, -1),
 }
@@ -830,17 +849,11 @@ def _visit_rows(visits: Visits) -> dict[str, npt.NDArray[Any]]:
     }
 
 
-def _concat_columns(parts: list[dict[str, npt.NDArray[Any]]]) -> dict[str, npt.NDArray[Any]]:
-    """Row sets with different columns, stacked; absent columns take their default."""
-    sizes = [len(p["ts"]) for p in parts]
+def _no_lines() -> dict[str, npt.NDArray[Any]]:
     return {
-        name: np.concatenate(
-            [
-                p[name].astype(dtype) if name in p else np.full(size, default, dtype)
-                for p, size in zip(parts, sizes, strict=True)
-            ]
-        )
-        for name, (dtype, default) in _ROW_DEFAULTS.items()
+        "product": np.zeros(0, np.int64),
+        "quantity": np.zeros(0, np.int32),
+        "price": np.zeros(0, np.int64),
     }
 
 
@@ -862,6 +875,8 @@ class _Rows:
     def take(self, index: npt.NDArray[np.integer]) -> _Rows:
         """The rows at ``index``, with only the lines they use (renumbered)."""
         columns = {name: values[index] for name, values in self.columns.items()}
+        if "line_count" not in columns:
+            return _Rows(columns, self.lines)
         count = columns["line_count"]
         used = _ranges(columns["line_start"], count)
         columns["line_start"] = np.cumsum(count) - count
@@ -869,15 +884,17 @@ class _Rows:
 
     @staticmethod
     def concat(parts: list[_Rows]) -> _Rows:
+        """Row sets stacked; a column a part lacks takes its default there."""
         line_base = np.cumsum([0] + [len(p.lines["product"]) for p in parts])
-        columns = {
-            name: np.concatenate(
-                [
-                    p.columns[name] + line_base[i] if name == "line_start" else p.columns[name]
-                    for i, p in enumerate(parts)
-                ]
-            )
-            for name in parts[0].columns
-        }
+        columns = {}
+        for name, (dtype, default) in _ROW_DEFAULTS.items():
+            pieces = []
+            for i, p in enumerate(parts):
+                if name in p.columns:
+                    values = p.columns[name]
+                    pieces.append(values + line_base[i] if name == "line_start" else values)
+                else:
+                    pieces.append(np.full(p.size, default, dtype))
+            columns[name] = np.concatenate(pieces).astype(dtype, copy=False)
         lines = {name: np.concatenate([p.lines[name] for p in parts]) for name in parts[0].lines}
         return _Rows(columns, lines)
