@@ -7,8 +7,8 @@ assembled from fixed-width byte matrices, money from integer cents).
 >>> hex_ids(np.array([1, 2], dtype=np.uint64), salt=7).to_pylist()[0] != hex_ids(
 ...     np.array([1], dtype=np.uint64), salt=8).to_pylist()[0]
 True
->>> padded_ids("C", np.array([7, 42]), width=4).to_pylist()
-['C0007', 'C0042']
+>>> digit_matrix("C", np.array([7, 42]), width=4).tobytes()
+b'C0007C0042'
 >>> money(np.array([1250, -3])).to_pylist()
 [Decimal('12.50'), Decimal('-0.03')]
 """
@@ -121,11 +121,6 @@ def digit_matrix(prefix: str, numbers: npt.NDArray[np.integer], width: int) -> n
     return out
 
 
-def padded_ids(prefix: str, numbers: npt.NDArray[np.integer], width: int) -> pa.Array:
-    """Ids like ``C00000042``: a prefix and a zero-padded number."""
-    return _strings_from_matrix(digit_matrix(prefix, numbers, width))
-
-
 def take_ids(
     matrix: npt.NDArray[np.uint8], index: npt.NDArray[np.integer], valid: npt.NDArray[np.bool_] | None = None
 ) -> pa.Array:
@@ -154,10 +149,3 @@ def timestamps(micros: npt.NDArray[np.int64], valid: npt.NDArray[np.bool_] | Non
     """UTC microsecond timestamps from epoch microseconds."""
     array = pa.array(micros, pa.int64(), mask=None if valid is None else ~valid)
     return array.view(pa.timestamp("us", tz="UTC"))
-
-
-def with_nulls(
-    values: npt.NDArray[np.generic], valid: npt.NDArray[np.bool_], arrow_type: pa.DataType
-) -> pa.Array:
-    """A primitive Arrow array from numpy values, null where not ``valid``."""
-    return pa.array(values, arrow_type, mask=~valid)

@@ -264,7 +264,10 @@ def simulate_visits(
         cart_p = min(1.0, funnel.cart_rate / max(1e-9, 1 - funnel.bounce_rate))
         cart_p_visit = np.where(during(Incident.CONVERSION_DROP), cart_p * 0.5, cart_p)
         cart = human & ~bounce & (rng.random(n) < cart_p_visit)
-        n_primary = np.where(cart, np.minimum(rng.geometric(0.62, n), 6), 0).astype(np.int64)
+        # big spenders fill bigger carts: the monetary spread RFM and lifetime value look for
+        spend = np.where(customer >= 0, world.customer_spend[np.maximum(customer, 0)], 1.0)
+        n_primary = np.where(cart, np.minimum(rng.geometric(np.clip(0.62 / spend, 0.25, 0.9)), 6), 0)
+        n_primary = n_primary.astype(np.int64)
         checkout_p = np.where(
             during(Incident.CART_ABANDONMENT_SPIKE),
             funnel.checkout_rate * (0.05 + 0.2 * (1 - v_strength)),

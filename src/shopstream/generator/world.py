@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from shopstream.events.contract import CUSTOMERS_SCHEMA, PRODUCTS_SCHEMA, STORES_SCHEMA
-from shopstream.generator.columns import category, digit_matrix, money, timestamps
+from shopstream.generator.columns import category, digit_matrix, money
 from shopstream.settings import GeneratorSettings
 
 MICROS_PER_DAY = 86_400_000_000
@@ -221,11 +221,11 @@ class World:
     customer_activity_cdf: npt.NDArray[np.float64]
     """Cumulative activity weight along ``customer_by_country``."""
     customer_spend: npt.NDArray[np.float64]
+    """How much a customer buys per order, relative to others (heavy-tailed, median 1)."""
     customer_age: npt.NDArray[np.int16]
     product_ids: npt.NDArray[np.uint8]
     product_category: npt.NDArray[np.int16]
     product_price_cents: npt.NDArray[np.int64]
-    product_cost_cents: npt.NDArray[np.int64]
     product_inventory: npt.NDArray[np.int64]
     product_rating: npt.NDArray[np.float32]
     product_partner: npt.NDArray[np.int64]
@@ -446,7 +446,6 @@ def build_world(settings: GeneratorSettings) -> World:
         product_ids=product_ids,
         product_category=product_category,
         product_price_cents=price_cents,
-        product_cost_cents=cost_cents,
         product_inventory=inventory,
         product_rating=rating,
         product_partner=partner,
@@ -465,4 +464,4 @@ def start_micros(start: datetime) -> int:
     return int(start.timestamp()) * 1_000_000
 
 
-__all__ = ["World", "build_world", "sample_in_groups", "start_micros", "timestamps"]
+__all__ = ["World", "build_world", "sample_in_groups", "start_micros"]

@@ -222,3 +222,23 @@ def test_works_at_ten_million_customers_and_a_quarter_million_products() -> None
     assert pc.all(pc.less_equal(users, "C10000000")).as_py()  # ids of real customers only
     labelled = set(batch.labels.column("position").drop_null().to_pylist())
     assert {batch.offset + r for r in violations(batch.events).column("row").to_pylist()} <= labelled
+
+
+def test_big_spenders_place_bigger_orders() -> None:
+    """The latent spend level shows in order values: structure for monetary segments and CLV."""
+    simulator, events, _ = simulated(days=3.0, anomaly_rate=0.0)
+    web = events.filter(
+        pc.and_(
+            pc.and_(
+                pc.equal(events.column("event_type"), "purchase"),
+                pc.not_equal(events.column("channel").cast(pa.string()), "pos"),
+            ),
+            pc.is_valid(events.column("user_id")),
+        )
+    )
+    users = web.column("user_id").to_pylist()
+    index = np.array([int(u[1:]) - 1 for u in users])
+    spend = simulator.world.customer_spend[index]
+    totals = web.column("order_total").cast(pa.float64()).to_numpy()
+    low, high = np.quantile(spend, [0.25, 0.75])
+    assert totals[spend >= high].mean() > 1.2 * totals[spend <= low].mean()
