@@ -321,9 +321,7 @@ class Simulator:
         self._order_anomalies(rng, visit_rows)
         self._registration_anomalies(rng, customer_columns)
         self._feed_faults(rng, visit_columns)
-        customer_columns["emit"] = customer_columns["ts"] + rng.exponential(
-            0.3 * MICROS, len(customer_columns["ts"])
-        ).astype(np.int64)
+        customer_columns["emit"] = _arrival(rng, customer_columns["ts"])
         parts = [visit_rows, customer_rows]
         duplicates = np.flatnonzero(visit_columns["kind"] == _A[Anomaly.DUPLICATE])
         if len(duplicates):
@@ -349,11 +347,10 @@ class Simulator:
         n = len(columns["ts"])
         high = np.uint64(chunk) << np.uint64(32)
         columns["event_counter"] = high | (np.uint64(1 << 31) + np.arange(n, dtype=np.uint64))
-        columns["emit"] = columns["ts"] + rng.exponential(0.3 * MICROS, n).astype(np.int64)
+        columns["emit"] = _arrival(rng, columns["ts"])
         columns["kind"] = np.full(n, -1, np.int8)
-        rows = _Rows(columns, _no_lines())
-        self._catalogue_anomalies(rng, rows)
-        return rows
+        self._catalogue_anomalies(rng, columns)
+        return _Rows(columns, _no_lines())
 
     def _build(
         self,
@@ -484,12 +481,11 @@ class Simulator:
             "rating": ratings,
         }
 
-    def _catalogue_anomalies(self, rng: np.random.Generator, table: _Rows) -> None:
+    def _catalogue_anomalies(self, rng: np.random.Generator, rows: dict[str, npt.NDArray[Any]]) -> None:
         """Catalogue updates with a negative price, a negative or a zero stock."""
         rate = self.settings.anomaly_rate
         if rate <= 0:
             return
-        rows = table.columns
         etype, kind = rows["event_type"], rows["kind"]
         updates = np.flatnonzero((etype == CODE["product_updated"]) & (rng.random(len(etype)) < rate))
         which = rng.integers(3, size=len(updates))
@@ -541,7 +537,7 @@ class Simulator:
         """Faults real feeds have, on visit events of human visitors: each kind at rate/9."""
         rate = self.settings.anomaly_rate
         n = len(rows["ts"])
-        rows["emit"] = rows["ts"] + rng.exponential(0.3 * MICROS, n).astype(np.int64)
+        rows["emit"] = _arrival(rng, rows["ts"])
         if rate <= 0:
             return
         eligible = (
@@ -849,6 +845,13 @@ def _visit_rows(visits: Visits) -> dict[str, npt.NDArray[Any]]:
     }
 
 
+def _arrival(rng: np.random.Generator, ts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """When events reach the feed: their time plus network jitter (mean 0.3 s), so nearby
+    events arrive slightly out of order."""
+    jitter: npt.NDArray[np.int64] = rng.exponential(0.3 * MICROS, len(ts)).astype(np.int64)
+    return ts + jitter
+
+
 def _no_lines() -> dict[str, npt.NDArray[Any]]:
     return {
         "product": np.zeros(0, np.int64),
@@ -867,10 +870,6 @@ class _Rows:
     @property
     def size(self) -> int:
         return len(self.columns["ts"])
-
-    def head(self, n: int) -> _Rows:
-        """The first ``n`` rows (views, no copy)."""
-        return _Rows({name: values[:n] for name, values in self.columns.items()}, self.lines)
 
     def take(self, index: npt.NDArray[np.integer]) -> _Rows:
         """The rows at ``index``, with only the lines they use (renumbered)."""

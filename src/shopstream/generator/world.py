@@ -230,9 +230,6 @@ class World:
     product_rating: npt.NDArray[np.float32]
     product_partner: npt.NDArray[np.int64]
     """Index of the product most often bought together with this one."""
-    products_by_category: npt.NDArray[np.int64]
-    category_bounds: npt.NDArray[np.int64]
-    category_popularity_cdf: npt.NDArray[np.float64]
     product_table: npt.NDArray[np.int64]
     """Per category, products repeated in proportion to popularity: a lookup-table sampler."""
     product_table_bounds: npt.NDArray[np.int64]
@@ -449,9 +446,6 @@ def build_world(settings: GeneratorSettings) -> World:
         product_inventory=inventory,
         product_rating=rating,
         product_partner=partner,
-        products_by_category=by_category,
-        category_bounds=category_bounds,
-        category_popularity_cdf=popularity_cdf,
         product_table=product_table,
         product_table_bounds=product_table_bounds,
         store_ids=store_ids,
