@@ -91,6 +91,20 @@ class GeneratorSettings(BaseModel):
         return start.astimezone(UTC).replace(second=0, microsecond=0)
 
 
+class IngestSettings(BaseModel):
+    """Ingestion: where it writes, and the allowances of its rules."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    db: Path = Field(Path("shopstream.duckdb"), description="The DuckDB file ingestion writes.")
+    clock_skew_seconds: int = Field(
+        300, ge=0, description="How far an event may lie in the future of the ingestion clock."
+    )
+    dedupe_horizon_days: float = Field(
+        7.0, gt=0, description="Event time behind the newest event within which re-sent ids are recognised."
+    )
+
+
 class Settings(BaseSettings):
     """Every setting of shopstream; later issues add their sections."""
 
@@ -102,6 +116,7 @@ class Settings(BaseSettings):
     )
 
     generator: GeneratorSettings = GeneratorSettings()
+    ingest: IngestSettings = IngestSettings()
 
     @model_validator(mode="before")
     @classmethod

@@ -23,8 +23,9 @@ from typing import Any
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
-"""Bumped whenever a column is added, removed or changes meaning."""
+SCHEMA_VERSION = 2
+"""Bumped whenever a column or event type is added, removed or changes meaning
+(2: event type ``refund`` and payment method ``unknown``)."""
 
 MONEY = pa.decimal128(18, 2)
 QUANTITY = pa.int32()
@@ -52,6 +53,9 @@ class EventType(StrEnum):
     USER_REGISTERED = "user_registered"
     USER_UPDATED = "user_updated"
     PRODUCT_UPDATED = "product_updated"
+    REFUND = "refund"
+    """Money paid back: a cancelled or returned order, or a write-off. Its items hold
+    the units returned (positive) and ``order_total`` the amount refunded."""
 
 
 class Channel(StrEnum):
@@ -76,6 +80,8 @@ class PaymentMethod(StrEnum):
     GOOGLE_PAY = "google_pay"
     BANK_TRANSFER = "bank_transfer"
     CASH = "cash"
+    UNKNOWN = "unknown"
+    """The source did not record it (imported history)."""
 
 
 class FailureReason(StrEnum):
@@ -97,7 +103,11 @@ PRODUCT_TYPES = frozenset(
     }
 )
 CART_TYPES = frozenset({EventType.ADD_TO_CART, EventType.REMOVE_FROM_CART, EventType.UPDATE_CART})
-ORDER_TYPES = frozenset({EventType.CHECKOUT_STARTED, EventType.PURCHASE, EventType.PURCHASE_FAILED})
+ORDER_TYPES = frozenset(
+    {EventType.CHECKOUT_STARTED, EventType.PURCHASE, EventType.PURCHASE_FAILED, EventType.REFUND}
+)
+SALE_TYPES = frozenset({EventType.PURCHASE, EventType.REFUND})
+"""Events that carry line items: an order paid, or money paid back."""
 CUSTOMER_TYPES = frozenset({EventType.USER_REGISTERED, EventType.USER_UPDATED})
 
 
@@ -239,7 +249,7 @@ EVENT_COLUMNS: tuple[Column, ...] = (
         "payment_method",
         CATEGORY,
         "How the shopper paid.",
-        used_by=frozenset({EventType.PURCHASE, EventType.PURCHASE_FAILED}),
+        used_by=frozenset({EventType.PURCHASE, EventType.PURCHASE_FAILED, EventType.REFUND}),
         required_by=frozenset({EventType.PURCHASE, EventType.PURCHASE_FAILED}),
         enum=_values(PaymentMethod),
     ),
@@ -248,21 +258,21 @@ EVENT_COLUMNS: tuple[Column, ...] = (
         CATEGORY,
         "ISO 4217 currency of the order's amounts.",
         used_by=ORDER_TYPES,
-        required_by=frozenset({EventType.PURCHASE}),
+        required_by=SALE_TYPES,
     ),
     Column(
         "items",
         pa.list_(LINE_ITEM),
-        "Line items of the order: product, quantity, unit price.",
-        used_by=frozenset({EventType.PURCHASE}),
-        required_by=frozenset({EventType.PURCHASE}),
+        "Line items of the order (or refund): product, quantity, unit price.",
+        used_by=SALE_TYPES,
+        required_by=SALE_TYPES,
     ),
     Column(
         "order_total",
         MONEY,
-        "Value of the order: the sum of quantity x unit price over its items.",
+        "Value of the order (or the amount refunded): the sum of quantity x unit price over its items.",
         used_by=ORDER_TYPES,
-        required_by=frozenset({EventType.PURCHASE}),
+        required_by=SALE_TYPES,
         minimum=0,
     ),
     Column(

@@ -1,0 +1,170 @@
+"""Decoding: raw records (JSON lines, CSV rows, typed Arrow rows) into the contract's types.
+
+A *records* table is whatever a source read, plus two bookkeeping columns:
+``_position`` (the record's place in its source, for resuming and for the
+quarantine) and ``_raw`` (the record's text as received; null for typed rows, whose
+raw form is rebuilt as JSON only when they are quarantined). :func:`conform` casts a
+records table to the contract's columns in one DuckDB statement: a value that is
+present but does not cast is a ``wrong_type`` (``unparsable_timestamp`` for times),
+and the first such column is named in ``_type_field``.
+
+Text is split into lines with numpy (:func:`split_lines`) and parsed by DuckDB's JSON
+reader (:func:`json_records_sql`), so no Python runs per event.
+
+>>> split_lines(b'{"a":1}\\n{"a":2}').to_pylist()
+['{"a":1}\\n', '{"a":2}']
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from shopstream.events.contract import EVENT_COLUMNS, LINE_ITEM, TIMESTAMP
+
+POSITION, RAW, RECORDS, TYPE_FIELD = "_position", "_raw", "_records", "_type_field"
+BOOKKEEPING = (POSITION, RAW, RECORDS)
+"""Columns every records and events table carries besides the contract's."""
+
+MARKS = {
+    "_malformed": "false",
+    "_mapped_reason": "NULL::VARCHAR",
+    "_mapped_field": "NULL::VARCHAR",
+    "_duplicate": "false",
+}
+"""Marks a source or mapping may set on a record (passed through, with these defaults):
+it did not parse; a mapping refused it (reason, field); it repeats an earlier record."""
+_ITEM_TEXT = json.dumps([{f.name: "VARCHAR" for f in LINE_ITEM}])
+ITEMS_SQL_TYPE = "STRUCT(product_id VARCHAR, quantity INTEGER, unit_price DECIMAL(18, 2))[]"
+
+
+def sql_type(arrow_type: pa.DataType) -> str:
+    """The DuckDB type a contract column is stored and cast as.
+
+    >>> sql_type(pa.decimal128(18, 2)), sql_type(pa.dictionary(pa.int32(), pa.string()))
+    ('DECIMAL(18, 2)', 'VARCHAR')
+    """
+    if pa.types.is_dictionary(arrow_type) or pa.types.is_string(arrow_type):
+        return "VARCHAR"
+    if arrow_type == TIMESTAMP:
+        return "TIMESTAMPTZ"
+    if pa.types.is_decimal(arrow_type):
+        return f"DECIMAL({arrow_type.precision}, {arrow_type.scale})"
+    if pa.types.is_list(arrow_type):
+        return ITEMS_SQL_TYPE
+    names = {pa.int16(): "SMALLINT", pa.int32(): "INTEGER", pa.int64(): "BIGINT", pa.float32(): "FLOAT"}
+    return names[arrow_type]
+
+
+def quote(name: str) -> str:
+    """A SQL identifier, quoted.
+
+    >>> print(quote('a"b'))
+    "a""b"
+    """
+    return '"' + name.replace('"', '""') + '"'
+
+
+def line_offsets(data: bytes) -> np.ndarray:
+    """Where each line of ``data`` starts, and the end: ``len(lines) + 1`` offsets.
+
+    >>> line_offsets(b"ab\\nc").tolist()
+    [0, 3, 4]
+    """
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(buffer == 10) + 1
+    if len(buffer) and (not len(ends) or ends[-1] != len(buffer)):
+        ends = np.append(ends, len(buffer))
+    return np.concatenate([[0], ends]).astype(np.int64)
+
+
+def split_lines(data: bytes) -> pa.LargeStringArray:
+    """``data`` cut at newlines into one string per line (each keeps its ``\\n``).
+
+    Lines that are not valid UTF-8 are replaced with U+FFFD characters so that the
+    record can still be quarantined; a final line without a newline is kept.
+    """
+    offsets = line_offsets(data)
+    lines = pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
+    try:
+        return lines.cast(pa.large_string())
+    except pa.ArrowInvalid:
+        # Rare: some line is not UTF-8. Decode line by line only on this error path.
+        return pa.array([b.decode("utf-8", errors="replace") for b in lines.to_pylist()], pa.large_string())
+
+
+def json_records_sql(relation: str, fields: tuple[str, ...], nested: frozenset[str]) -> str:
+    """SQL reading ``fields`` from the JSON objects in ``relation._raw``.
+
+    Every field comes out as text (``nested`` ones as JSON text) so :func:`conform`
+    can tell a wrong type from a missing value; a line that is not a JSON object
+    has ``_malformed`` true.
+    """
+    structure = json.dumps({f: ("JSON" if f in nested else "VARCHAR") for f in fields})
+    parsed = (
+        f"CASE WHEN json_valid({RAW}) THEN CASE WHEN json_type({RAW}) = 'OBJECT' "
+        f"THEN json_transform({RAW}, '{structure}') END END"
+    )
+    columns = ", ".join(f"_r.{quote(f)} AS {quote(f)}" for f in fields)
+    return (
+        f"SELECT {POSITION}, {RAW}, {RECORDS}, _r IS NULL AS _malformed, {columns} "
+        f"FROM (SELECT *, {parsed} AS _r FROM {relation})"
+    )
+
+
+def _cast(name: str, source: str, arrow_type: pa.DataType, is_text: bool) -> tuple[str, str]:
+    """(value expression, is-wrong expression) for one contract column."""
+    target = sql_type(arrow_type)
+    if pa.types.is_list(arrow_type) and is_text:
+        source = f"CASE WHEN json_valid({source}) THEN json_transform({source}, '{_ITEM_TEXT}') END"
+    value = f"TRY_CAST({source} AS {target})"
+    return value, f"({source} IS NOT NULL AND {value} IS NULL)"
+
+
+def conform_sql(relation: str, types: Mapping[str, pa.DataType], received_ts: str) -> str:
+    """SQL casting ``relation`` (columns ``types``) to the contract's columns.
+
+    Columns the contract does not know are ignored; contract columns the records
+    lack are null. ``received_ts`` is an SQL expression for the ingestion time, which
+    replaces whatever the record claimed.
+    """
+    values, wrong = [], []
+    for column in EVENT_COLUMNS:
+        if column.name == "received_ts":
+            values.append(f"{received_ts} AS received_ts")
+            continue
+        if column.name not in types:
+            values.append(f"NULL::{sql_type(column.type)} AS {quote(column.name)}")
+            continue
+        given = types[column.name]
+        is_text = pa.types.is_string(given) or pa.types.is_large_string(given)
+        value, is_wrong = _cast(column.name, quote(column.name), column.type, is_text)
+        values.append(f"{value} AS {quote(column.name)}")
+        wrong.append(f"WHEN {is_wrong} THEN '{column.name}'")
+    type_field = f"CASE {' '.join(wrong)} END" if wrong else "NULL::VARCHAR"
+    passed = ", ".join(f"{name if name in types else default} AS {name}" for name, default in MARKS.items())
+    return (
+        f"SELECT {POSITION}, {RAW}, {RECORDS}, {passed}, "
+        f"{type_field} AS {TYPE_FIELD}, {', '.join(values)} FROM {relation}"
+    )
+
+
+def conform(connection: duckdb.DuckDBPyConnection, records: pa.Table, received_ts: str) -> pa.Table:
+    """``records`` cast to the contract (see :func:`conform_sql`), as an Arrow table."""
+    connection.register("_records_in", records)
+    try:
+        types = {f.name: f.type for f in records.schema}
+        return connection.sql(conform_sql("_records_in", types, received_ts)).to_arrow_table()
+    finally:
+        connection.unregister("_records_in")
+
+
+def is_timestamp(name: str) -> bool:
+    """Whether contract column ``name`` holds a time (its cast failure is ``unparsable_timestamp``)."""
+    return any(c.name == name and c.type == TIMESTAMP for c in EVENT_COLUMNS)

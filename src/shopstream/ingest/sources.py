@@ -1,0 +1,333 @@
+"""Sources: where records come from, as Arrow batches with a resumable position.
+
+Every source yields :class:`RawBatch` es. A batch belongs to one *unit* (a file, the
+simulator run, the collector) and covers the records ``[start, end)`` of it, so a
+restart resumes after the last committed batch: a source cuts its units into the
+same batches every time, and the pipeline skips those it has already committed.
+
+- :class:`SimulatorSource`: the in-process shop simulator (typed Arrow).
+- :class:`FileSource`: JSON Lines, CSV or Parquet; a file, a directory or a glob;
+  ``.gz`` accepted. In a directory written by ``shopstream generate`` the entity
+  files (customers, products, stores) are loaded as dimensions and ``labels.*``
+  (the generator's ground truth) is never read.
+- :class:`PayloadSource`: raw JSON payloads as the HTTP collector receives them: a
+  JSON array of events, one event object, or JSON Lines.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from shopstream.generator import Simulator
+from shopstream.ingest.decode import POSITION, RAW, RECORDS, line_offsets, split_lines
+from shopstream.ingest.errors import IngestError
+from shopstream.settings import GeneratorSettings
+
+Kind = Literal["json", "columns"]
+"""``json``: records hold JSON text in ``_raw``; ``columns``: records hold the values."""
+ENTITY_KINDS = ("customers", "products", "stores")
+GROUND_TRUTH = "labels"
+TEXT_BLOCK_BYTES = 1 << 25
+"""Text sources read 32 MiB at a time (about 100k JSON events per batch)."""
+PARQUET_BATCH_ROWS = 1 << 20
+
+
+@dataclass(frozen=True)
+class RawBatch:
+    """Records read from one unit of a source, positions ``[start, end)``."""
+
+    unit: str
+    start: int
+    end: int
+    records: pa.Table
+    kind: Kind
+    final: bool = False
+    """The unit ends with this batch."""
+
+
+@dataclass(frozen=True)
+class Entities:
+    """A dimension table (customers, products or stores) read from a source."""
+
+    kind: str
+    unit: str
+    table: pa.Table
+
+
+def records_table(columns: pa.Table | None, start: int, raw: pa.Array | None = None) -> pa.Table:
+    """``columns`` (or just ``raw`` text) with the bookkeeping columns: position, raw, records."""
+    n = len(raw) if columns is None and raw is not None else (columns.num_rows if columns else 0)
+    bookkeeping = {
+        POSITION: pa.array(np.arange(start, start + n, dtype=np.int64)),
+        RAW: (raw if raw is not None else pa.nulls(n)).cast(pa.large_string()),
+        RECORDS: pa.array(np.ones(n, dtype=np.int64)),
+    }
+    if columns is None:
+        return pa.table(bookkeeping)
+    for name, values in bookkeeping.items():
+        columns = columns.append_column(name, values)
+    return columns
+
+
+def json_lines(data: bytes, start: int, unit: str, final: bool) -> RawBatch:
+    """A batch of JSON lines (one record per line; blank lines are records too)."""
+    lines = split_lines(data)
+    return RawBatch(unit, start, start + len(lines), records_table(None, start, lines), "json", final)
+
+
+class SimulatorSource:
+    """The in-process shop simulator: ``events`` events or ``days`` days of the feed."""
+
+    def __init__(self, settings: GeneratorSettings, *, events: int | None = None, days: float | None = None):
+        self.simulator = Simulator(settings)
+        self.unit = f"simulator:seed={settings.seed}"
+        self.events, self.days = events, days
+
+    def entities(self) -> list[Entities]:
+        world = self.simulator.world
+        tables = {"customers": world.customers, "products": world.products, "stores": world.stores}
+        return [Entities(kind, self.unit, table) for kind, table in tables.items()]
+
+    def batches(self) -> Iterator[RawBatch]:
+        batches = self.simulator.batches(events=self.events, days=self.days)
+        previous = next(batches, None)
+        while previous is not None:
+            current = next(batches, None)
+            n = previous.events.num_rows
+            yield RawBatch(
+                self.unit,
+                previous.offset,
+                previous.offset + n,
+                records_table(previous.events, previous.offset),
+                "columns",
+                final=current is None,
+            )
+            previous = current
+
+
+def _format(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    ext = suffixes[-1] if suffixes else ""
+    formats = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+    if ext not in formats:
+        raise IngestError(
+            f"{path}: unknown file type; use .jsonl, .ndjson, .json, .csv or .parquet (optionally .gz)"
+        )
+    return formats[ext]
+
+
+def _stem(path: Path) -> str:
+    return path.name.split(".")[0].lower()
+
+
+def expand(paths: Iterable[str | Path]) -> list[Path]:
+    """Files named by ``paths``: files, directories (their files, sorted) or glob patterns."""
+    files: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        elif path.is_file():
+            found = [path]
+        else:
+            found = sorted(Path(p) for p in glob.glob(str(given), recursive=True) if Path(p).is_file())
+            if not found:
+                raise IngestError(f"{given}: no such file, directory or matching files")
+        files.extend(found)
+    return files
+
+
+def _open(path: Path) -> IO[bytes]:
+    return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else path.open("rb")
+
+
+@dataclass
+class FileSource:
+    """Files of shop events (and, in a generated directory, its entity files)."""
+
+    paths: list[Path]
+    block_bytes: int = TEXT_BLOCK_BYTES
+    parquet_rows: int = PARQUET_BATCH_ROWS
+    skipped: list[Path] = field(default_factory=list)
+    """Files not read: the generator's ground-truth labels."""
+
+    @classmethod
+    def of(cls, paths: Iterable[str | Path]) -> FileSource:
+        files = expand(paths)
+        for path in files:
+            _format(path)  # reject unknown types before anything is read
+        return cls(files)
+
+    def _events_files(self) -> list[Path]:
+        return [p for p in self.paths if _stem(p) not in (*ENTITY_KINDS, GROUND_TRUTH)]
+
+    def entities(self) -> list[Entities]:
+        from shopstream.ingest.entities import read_entities
+
+        self.skipped = [p for p in self.paths if _stem(p) == GROUND_TRUTH]
+        return [
+            Entities(_stem(p), str(p.resolve()), read_entities(p, _format(p)))
+            for p in self.paths
+            if _stem(p) in ENTITY_KINDS
+        ]
+
+    def batches(self) -> Iterator[RawBatch]:
+        for path in self._events_files():
+            fmt = _format(path)
+            unit = str(path.resolve())
+            if fmt == "jsonl":
+                yield from self._json_lines(path, unit)
+            elif fmt == "csv":
+                yield from self._csv(path, unit)
+            else:
+                yield from self._parquet(path, unit)
+
+    def _json_lines(self, path: Path, unit: str) -> Iterator[RawBatch]:
+        start = 0
+        for data, last in text_blocks(path, self.block_bytes):
+            batch = json_lines(data, start, unit, final=last)
+            yield batch
+            start = batch.end
+
+    def _csv(self, path: Path, unit: str) -> Iterator[RawBatch]:
+        start, header = 0, b""
+        for data, last in text_blocks(path, self.block_bytes):
+            if not header:
+                cut = data.find(b"\n") + 1 or len(data)
+                header, data = data[:cut], data[cut:]
+                if not header.strip():
+                    raise IngestError(f"{path}: a CSV file must start with a header line")
+            batch = csv_block(header, data, start, unit, final=last)
+            yield batch
+            start = batch.end
+
+    def _parquet(self, path: Path, unit: str) -> Iterator[RawBatch]:
+        try:
+            parquet = pq.ParquetFile(path)
+        except (pa.ArrowException, OSError) as error:
+            raise IngestError(f"{path}: not a readable Parquet file ({error})") from None
+        start, total = 0, parquet.metadata.num_rows
+        for batch in parquet.iter_batches(batch_size=self.parquet_rows):
+            table = pa.Table.from_batches([batch])
+            end = start + table.num_rows
+            yield RawBatch(unit, start, end, records_table(table, start), "columns", final=end == total)
+            start = end
+        if total == 0:
+            yield RawBatch(unit, 0, 0, records_table(None, 0), "columns", final=True)
+
+
+def text_blocks(path: Path, block_bytes: int) -> Iterator[tuple[bytes, bool]]:
+    """A text file (gzip or not) in blocks that end at a newline: ``(data, is_last)``."""
+    carry = b""
+    with _open(path) as handle:
+        block = handle.read(block_bytes)
+        while True:
+            nxt = handle.read(block_bytes)
+            data = carry + block
+            cut = data.rfind(b"\n") + 1 if nxt else len(data)
+            data, carry = data[:cut], data[cut:]
+            if data or not nxt:  # a line longer than a block waits for the next one
+                yield data, not nxt
+            if not nxt:
+                return
+            block = nxt
+
+
+def csv_block(header: bytes, data: bytes, start: int, unit: str, final: bool) -> RawBatch:
+    """CSV lines as text columns (named by ``header``); bad lines become malformed records.
+
+    A record is one line: a line with an odd number of quote characters (a value cut
+    short, or a newline inside a value) or the wrong number of cells is kept, with its
+    text, as a malformed record at its own position. Everything is whole-block numpy
+    and pyarrow work; pyarrow's invalid-row handler runs only for bad rows.
+    """
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    lines = split_lines(data)
+    offsets = line_offsets(data)
+    n = len(lines)
+    quotes = np.add.reduceat((buffer == 34).astype(np.int64), offsets[:-1]) if n else np.zeros(0, np.int64)
+    balanced = quotes % 2 == 0
+    good = np.flatnonzero(balanced)
+    rejected: list[int] = []
+
+    def reject(row: pacsv.InvalidRow) -> str:
+        rejected.append(-1 if row.number is None else row.number - 2)
+        return "skip"
+
+    body = header.rstrip(b"\r\n") + b"\n" + buffer[np.repeat(balanced, np.diff(offsets))].tobytes()
+    columns = pacsv.read_csv(pa.py_buffer(header)).column_names
+    table = pacsv.read_csv(
+        pa.py_buffer(body),
+        read_options=pacsv.ReadOptions(use_threads=False),
+        parse_options=pacsv.ParseOptions(invalid_row_handler=reject, ignore_empty_lines=False),
+        convert_options=pacsv.ConvertOptions(
+            column_types={name: pa.string() for name in columns}, strings_can_be_null=True
+        ),
+    )
+    bad = np.ones(n, dtype=bool)
+    bad[good] = False
+    bad[good[np.array(rejected, dtype=np.int64)]] = True
+    records = (
+        records_table(table, 0)
+        .set_column(table.num_columns, POSITION, pa.array(start + np.flatnonzero(~bad)))
+        .append_column("_malformed", pa.array(np.zeros(table.num_rows, bool)))
+    )
+    if bad.any():
+        where = np.flatnonzero(bad)
+        malformed = pa.table(
+            {
+                **{name: pa.nulls(len(where), pa.string()) for name in table.column_names},
+                POSITION: pa.array(start + where),
+                RAW: pc.take(lines, pa.array(where)),
+                RECORDS: pa.array(np.ones(len(where), np.int64)),
+                "_malformed": pa.array(np.ones(len(where), bool)),
+            }
+        )
+        records = pa.concat_tables([records, malformed.cast(records.schema)]).sort_by(POSITION)
+    return RawBatch(unit, start, start + n, records, "columns", final)
+
+
+class PayloadSource:
+    """Raw JSON payloads, as the collector hands them over: arrays, objects or JSON Lines.
+
+    Each payload is its own unit (``name:#n``); a JSON array is split into one record
+    per element by DuckDB, anything else is read as JSON Lines.
+    """
+
+    def __init__(self, payloads: Iterable[bytes], name: str = "collector"):
+        self.payloads, self.name = payloads, name
+
+    def entities(self) -> list[Entities]:
+        return []
+
+    def batches(self) -> Iterator[RawBatch]:
+        import duckdb
+
+        connection = duckdb.connect()
+        for number, payload in enumerate(self.payloads):
+            unit = f"{self.name}:#{number}"
+            if payload.lstrip()[:1] == b"[":
+                elements = connection.execute(
+                    "SELECT CASE WHEN json_valid($1) THEN CASE WHEN json_type($1) = 'ARRAY' "
+                    "THEN list_transform(json_extract($1, '$[*]'), x -> x::VARCHAR) END END",
+                    [payload.decode("utf-8", errors="replace")],
+                ).fetchall()[0]
+                if elements[0] is not None:
+                    items = pa.array(elements[0], pa.large_string())
+                    yield RawBatch(unit, 0, len(items), records_table(None, 0, items), "json", True)
+                    continue
+            yield json_lines(payload, 0, unit, final=True)
+        connection.close()

@@ -1,0 +1,83 @@
+"""The ingestion store: the DuckDB tables ingestion writes, created from the contract.
+
+``events`` holds accepted events (one column per contract column, DuckDB types);
+``customers``, ``products`` and ``stores`` the latest entity rows; ``quarantine``,
+``ledger``, ``checkpoints``, ``dedupe_keys`` and ``dimension_keys`` are defined in
+the ``sql/`` files next to this module. Opening a store creates what is missing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from shopstream.events.contract import (
+    CUSTOMER_COLUMNS,
+    EVENT_COLUMNS,
+    PRODUCT_COLUMNS,
+    STORE_COLUMNS,
+    Column,
+)
+from shopstream.ingest.decode import quote, sql_type
+from shopstream.ingest.errors import IngestError
+
+TABLES = ("quarantine", "ledger", "checkpoints", "dedupe_keys", "dimension_keys")
+ENTITY_COLUMNS: dict[str, tuple[Column, ...]] = {
+    "customers": CUSTOMER_COLUMNS,
+    "products": PRODUCT_COLUMNS,
+    "stores": STORE_COLUMNS,
+}
+ENTITY_ID = {"customers": "customer_id", "products": "product_id", "stores": "store_id"}
+DIMENSION_KIND = {"customers": "customer", "products": "product"}
+
+
+def sql(name: str) -> str:
+    """The text of ``sql/<name>.sql``."""
+    return resources.files("shopstream.ingest").joinpath("sql", f"{name}.sql").read_text()
+
+
+def create_table(name: str, columns: tuple[Column, ...]) -> str:
+    """DDL for a table with the contract's ``columns``."""
+    body = ", ".join(f"{quote(c.name)} {sql_type(c.type)}" for c in columns)
+    return f"CREATE TABLE IF NOT EXISTS {quote(name)} ({body})"
+
+
+def connect(path: Path | str) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) the store at ``path`` (``:memory:`` for a scratch store)."""
+    try:
+        connection = duckdb.connect(str(path))
+    except duckdb.Error as error:
+        raise IngestError(f"cannot open the database {path}: {error}") from None
+    connection.execute("SET TimeZone = 'UTC'")
+    connection.execute(create_table("events", EVENT_COLUMNS))
+    for kind, columns in ENTITY_COLUMNS.items():
+        connection.execute(create_table(kind, columns))
+    for table in TABLES:
+        connection.execute(sql(table))
+    return connection
+
+
+def first_row(
+    connection: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None = None
+) -> tuple[Any, ...]:
+    """The first row of ``query`` (the whole result is fetched: DuckDB wants results finished)."""
+    rows = connection.execute(query, params or []).fetchall()
+    if not rows:
+        raise IngestError(f"expected a row from: {query}")
+    return tuple(rows[0])
+
+
+def checkpoint(connection: duckdb.DuckDBPyConnection, unit: str) -> tuple[int, bool]:
+    """(records committed, read to the end) for ``unit``; (0, False) if never seen."""
+    rows = connection.execute("SELECT position, complete FROM checkpoints WHERE unit = ?", [unit]).fetchall()
+    return (0, False) if not rows else (int(rows[0][0]), bool(rows[0][1]))
+
+
+def newest_event(connection: duckdb.DuckDBPyConnection) -> datetime | None:
+    """The latest event time among the dedupe keys (the horizon trails it)."""
+    micros = first_row(connection, "SELECT epoch_us(max(event_ts)) FROM dedupe_keys")[0]
+    return None if micros is None else datetime.fromtimestamp(micros / 1_000_000, UTC)
