@@ -144,6 +144,120 @@ def bench_command(
         Console().print(render.bench_table(result))
 
 
+@app.command()
+def ingest(
+    paths: Annotated[list[str], typer.Argument(help="Files, directories or glob patterns to ingest.")],
+    mapping: Annotated[
+        str, typer.Option(help="Mapping: shopstream (the contract), online_retail, or a .toml file.")
+    ] = "shopstream",
+    db: Annotated[
+        Path | None, typer.Option(help="DuckDB file to write (default: setting ingest.db).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the ledger as one JSON object.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Validate, dedupe and store events; refused records go to the quarantine with a reason."""
+    settings = load_settings(config).ingest
+    from shopstream.ingest.pipeline import ingest_files
+
+    with render.progress_bar("ingesting") as progress:
+        done = 0
+
+        def advance(received: int) -> None:
+            nonlocal done
+            done += received
+            progress(done, None)
+
+        report = ingest_files(paths, settings=settings, mapping=mapping, db=db, progress=advance)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict()))
+    else:
+        Console().print(render.ledger_table(report))
+
+
+quarantine_app = typer.Typer(help="Inspect and replay quarantined records.", no_args_is_help=True)
+app.add_typer(quarantine_app, name="quarantine")
+DbOption = Annotated[Path | None, typer.Option(help="DuckDB file (default: setting ingest.db).")]
+ReasonOption = Annotated[str | None, typer.Option(help="Only records quarantined for this reason.")]
+
+
+def _store(db: Path | None, config: Path | None) -> Any:
+    from shopstream.ingest.store import connect
+
+    settings = load_settings(config).ingest
+    path = db if db is not None else settings.db
+    if not Path(path).exists():
+        raise ShopstreamError(f"no database at {path}; run `shopstream ingest` first or pass --db")
+    return settings, connect(path)
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    reason: ReasonOption = None,
+    source: Annotated[str | None, typer.Option(help="Only records from this source.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many records.")] = 50,
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """List quarantined records, newest first, with their reason and field."""
+    from shopstream.ingest.quarantine import Filter, counts, list_records
+
+    _, connection = _store(db, config)
+    records = list_records(connection, Filter(reason=reason, source=source), limit)
+    if as_json:
+        for row in records.to_pylist():
+            typer.echo(json.dumps(row, default=str))
+    else:
+        by_reason = ", ".join(f"{r} {n:,}" for r, n in counts(connection).items()) or "empty"
+        Console().print(render.records_table(records, f"quarantine ({by_reason})"))
+    connection.close()
+
+
+@quarantine_app.command("show")
+def quarantine_show(
+    quarantine_id: Annotated[str, typer.Argument(help="Id from `shopstream quarantine list`.")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Show one quarantined record as JSON, its raw text included."""
+    from shopstream.ingest.quarantine import show
+
+    _, connection = _store(db, config)
+    typer.echo(json.dumps(show(connection, quarantine_id), default=str, indent=2))
+    connection.close()
+
+
+@quarantine_app.command("replay")
+def quarantine_replay(
+    ids: Annotated[list[str] | None, typer.Argument(help="Ids to replay (default: all matching).")] = None,
+    reason: ReasonOption = None,
+    mapping: Annotated[
+        str | None, typer.Option(help="Replay through this mapping instead of the one recorded.")
+    ] = None,
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the ledger as one JSON object.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Re-ingest quarantined records after a mapping or rule fix; accepted ones leave the quarantine."""
+    from shopstream.ingest.mapping import load_mapping
+    from shopstream.ingest.pipeline import Ingestor, IngestReport
+    from shopstream.ingest.quarantine import Filter, replay
+
+    settings, connection = _store(db, config)
+    chosen = None if mapping is None else load_mapping(mapping)
+    ledger = replay(
+        Ingestor(connection, settings, mapping=chosen), Filter(reason=reason, ids=tuple(ids or ()))
+    )
+    connection.close()
+    report = IngestReport()
+    report.add(ledger)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict()))
+    else:
+        Console().print(render.ledger_table(report, "replay ledger"))
+
+
 def main() -> None:
     """Entry point of the ``shopstream`` script."""
     try:

@@ -28,6 +28,7 @@ from shopstream.events.contract import ALL_TYPES, Column
 
 if TYPE_CHECKING:
     from shopstream.bench.harness import BenchResult
+    from shopstream.ingest.pipeline import IngestReport
     from shopstream.generator.files import GenerateReport
     from shopstream.generator.summary import ShopSummary
 
@@ -176,4 +177,29 @@ def bench_table(result: BenchResult) -> Table:
             f"{result.baseline_peak_rss_mb:,.0f}",
         )
         table.caption = f"{result.ratio:,.1f}× the baseline's throughput"
+    return table
+
+
+def ledger_table(report: IngestReport, title: str = "ingest ledger") -> Table:
+    """The ledger of an ingest run: where every received record went, and why."""
+    table = Table(title=title)
+    table.add_column("records", justify="left")
+    table.add_column("count", justify="right")
+    table.add_row("received", f"{report.received:,}")
+    table.add_row("accepted", f"{report.accepted:,}")
+    table.add_row("quarantined", f"{report.quarantined:,}")
+    for reason, count in sorted(report.by_reason.items()):
+        table.add_row(f"  {reason}", f"{count:,}")
+    table.add_row("duplicates", f"{report.duplicates:,}")
+    table.caption = f"{report.batches} batches; received = accepted + quarantined + duplicates"
+    return table
+
+
+def records_table(records: pa.Table, title: str) -> Table:
+    """Any small Arrow table as a Rich table (quarantine listings)."""
+    table = Table(title=title)
+    for name in records.column_names:
+        table.add_column(name, overflow="fold")
+    for row in records.to_pylist():
+        table.add_row(*("" if value is None else str(value) for value in row.values()))
     return table

@@ -142,6 +142,18 @@ class Mapping:
         FROM judged WHERE _malformed OR _repeat OR _line_reason IS NOT NULL
         """
 
+    def event_ids(self, connection: duckdb.DuckDBPyConnection, records: pa.Table) -> pa.Array:
+        """The ``event_id`` each source row maps to (rows are ``columns`` records)."""
+        self._prepare(connection)
+        connection.register("_mapping_in", records)
+        try:
+            types = {f.name: f.type for f in records.schema}
+            source = self._source_sql("_mapping_in", "columns", types)
+            query = f"SELECT {self.columns['event_id']} AS e FROM ({source}) ORDER BY {POSITION}"
+            return connection.sql(query).to_arrow_table().column("e").combine_chunks()
+        finally:
+            connection.unregister("_mapping_in")
+
     def apply(self, connection: duckdb.DuckDBPyConnection, records: pa.Table, kind: str) -> pa.Table:
         """``records`` mapped to contract columns (see :meth:`sql`), ordered by position."""
         self._prepare(connection)

@@ -9,11 +9,12 @@ written: a violation raises :class:`~shopstream.ingest.errors.LedgerError`.
 
 **Policies.**
 
-- *Dedupe* is by ``event_id`` against the ids accepted within the dedupe horizon
-  (``ingest.dedupe_horizon_days`` of event time behind the newest accepted event;
-  older keys are pruned, so memory stays bounded). An event older than the horizon
-  cannot be told apart from a re-sent copy, so it is quarantined
-  (``beyond_dedupe_horizon``) rather than risk counting it twice. A refused record
+- *Dedupe* is by ``event_id``. Ids accepted within the dedupe horizon
+  (``ingest.dedupe_horizon_days`` of event time behind the newest accepted event)
+  are kept in ``dedupe_keys``; older keys are pruned, so the hot set stays bounded
+  however long the stream runs. An event older than the horizon (late, or history
+  ingested again) is looked up in ``events`` itself, over its time range only:
+  slower, never wrong. A refused record
   whose text is already in the quarantine is a duplicate too, so ingesting the same
   input twice changes nothing.
 - *Facts before dimensions* are held, not lost: an event naming a product or customer
@@ -40,16 +41,18 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from shopstream.events.contract import EVENT_COLUMNS
+from shopstream.events.contract import EVENT_COLUMNS, TIMESTAMP
 from shopstream.ingest import store
 from shopstream.ingest.decode import (
     POSITION,
@@ -177,6 +180,27 @@ def _decode_problems(checked: pa.Table) -> pa.Table:
     )
 
 
+def _from(batch: RawBatch, position: int) -> RawBatch:
+    """The part of ``batch`` from ``position`` on (records are in position order)."""
+    positions = batch.records.column(POSITION)
+    keep = batch.records.filter(pc.greater_equal(positions, position))
+    return RawBatch(batch.unit, position, batch.end, keep, batch.kind, batch.final)
+
+
+def _until(batch: RawBatch, rows: int) -> RawBatch | None:
+    """The first ``rows`` records of ``batch`` as a batch of their own (None if none)."""
+    if rows == 0:
+        return None
+    head = batch.records.slice(0, rows)
+    end = int(head.column(POSITION)[rows - 1].as_py()) + 1
+    return RawBatch(batch.unit, batch.start, end, head, batch.kind, final=False)
+
+
+def _total(values: pa.Array | pa.ChunkedArray) -> int:
+    """The sum of an integer column; 0 when it is empty."""
+    return int(pc.sum(values).as_py() or 0)
+
+
 class Ingestor:
     """Runs sources into a store: one transaction per batch, the ledger checked on each."""
 
@@ -209,9 +233,12 @@ class Ingestor:
             )
         if report.entities:
             report.add(self.retry_held())
-        for batch in source.batches():
-            if self._start_of(batch, report) >= batch.end and batch.end > batch.start:
+        for batch in self._whole_events(source.batches()):
+            resume = self._start_of(batch, report)
+            if resume >= batch.end and batch.end > batch.start:
                 continue
+            if resume > batch.start:
+                batch = _from(batch, resume)
             ledger = self.ingest_batch(batch, name)
             report.add(ledger)
             if progress is not None:
@@ -220,6 +247,38 @@ class Ingestor:
             if held.received:
                 report.add(held)
         return report
+
+    def _whole_events(self, batches: Iterable[RawBatch]) -> Iterator[RawBatch]:
+        """Batches cut so that the lines of one event never straddle two batches.
+
+        With a ``lines`` mapping the rows at the end of a batch that share the last
+        event id are held back and put in front of the next batch of the same unit.
+        """
+        if self.mapping is None or not self.mapping.lines:
+            yield from batches
+            return
+        pending: RawBatch | None = None
+        for batch in batches:
+            if pending is not None and pending.unit == batch.unit:
+                records = pa.concat_tables([pending.records, batch.records.cast(pending.records.schema)])
+                batch = RawBatch(batch.unit, pending.start, batch.end, records, batch.kind, batch.final)
+            elif pending is not None:
+                yield pending
+            pending = None
+            if batch.final or batch.kind != "columns" or not batch.records.num_rows:
+                yield batch
+                continue
+            ids = self.mapping.event_ids(self.connection, batch.records)
+            last = ids[len(ids) - 1]
+            same = pc.fill_null(pc.equal(ids, last), False) if last.is_valid else pc.is_null(ids)
+            differs = pc.indices_nonzero(pc.invert(same))
+            cut = int(differs[len(differs) - 1].as_py()) + 1 if len(differs) else 0
+            head = _until(batch, cut)
+            if head is not None:
+                yield head
+            pending = _from(batch, batch.start + cut if head is None else head.end)
+        if pending is not None:
+            yield pending
 
     def _start_of(self, batch: RawBatch, report: IngestReport) -> int:
         """Where this run resumes in ``batch.unit``: its checkpoint if an earlier run stopped part-way."""
@@ -246,21 +305,30 @@ class Ingestor:
             relation, types = "_records_in", {f.name: f.type for f in records.schema}
         checked = self.connection.sql(conform_sql(relation, types, received)).to_arrow_table()
         skew = timedelta(seconds=self.settings.clock_skew_seconds)
-        newest = store.newest_event(self.connection)
-        horizon = None if newest is None else newest - timedelta(days=self.settings.dedupe_horizon_days)
         found = pa.concat_tables(
-            [
-                _decode_problems(checked),
-                contract_problems(checked),
-                clock_problems(checked, now, skew, horizon),
-            ]
+            [_decode_problems(checked), contract_problems(checked), clock_problems(checked, now, skew)]
         )
+        checked = checked.append_column("_row", pa.array(np.arange(checked.num_rows, dtype=np.int64)))
         reason, field_ = first_problem(found, checked.num_rows)
         # a mapping's verdict on a line stands: its other columns are not an event's
         mapped = checked.column("_mapped_reason")
         reason = pc.coalesce(mapped, reason)
         field_ = pc.if_else(pc.is_valid(mapped), checked.column("_mapped_field"), field_)
         return checked.append_column("_reason", reason).append_column("_field", field_)
+
+    def _derive_dimensions(self) -> None:
+        """The batch's own products and customers become known (mappings that define them)."""
+        self.connection.execute(
+            """
+            INSERT INTO dimension_keys
+            SELECT DISTINCT kind, id FROM (
+                SELECT 'product' AS kind, unnest(items).product_id AS id FROM _checked WHERE _reason IS NULL
+                UNION ALL SELECT 'product', product_id FROM _checked WHERE _reason IS NULL
+                UNION ALL SELECT 'customer', user_id FROM _checked WHERE _reason IS NULL
+            )
+            WHERE id IS NOT NULL AND (kind, id) NOT IN (SELECT (kind, id) FROM dimension_keys)
+            """
+        )
 
     def ingest_batch(self, batch: RawBatch, source: str, *, replacing: pa.Array | None = None) -> BatchLedger:
         """Decide and commit one batch (see the module's commit order).
@@ -281,12 +349,14 @@ class Ingestor:
                 )
             if self.mapping is not None and self.mapping.derive_dimensions:
                 self._derive_dimensions()
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _decided AS {store.sql('batch_outcome')}")
-            self._rebuild_raw(batch.records if self.mapping is None else None)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _refused AS {store.sql('refused')}")
-            ledger = self._count(batch, source)
+            con.register("_horizon", pa.table({"ts": pa.array([self._horizon()], TIMESTAMP)}))
+            decided = con.sql(store.sql("batch_outcome")).to_arrow_table()
+            outcome = decided.column("_outcome")
+            accepted = checked.filter(pc.equal(outcome, "accepted"))
+            refused = self._refused(batch, checked, decided)
+            ledger = self._count(batch, source, checked, outcome, accepted, refused)
             ledger.check()
-            self._write(batch, source, ledger, now)
+            self._write(batch, source, ledger, now, accepted, refused)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -297,116 +367,140 @@ class Ingestor:
         self._prune()
         return ledger
 
-    def _derive_dimensions(self) -> None:
-        """The batch's own products and customers become known (mappings that define them)."""
-        self.connection.execute(
-            """
-            INSERT INTO dimension_keys
-            SELECT DISTINCT kind, id FROM (
-                SELECT 'product' AS kind, unnest(items).product_id AS id FROM _checked WHERE _reason IS NULL
-                UNION ALL SELECT 'product', product_id FROM _checked WHERE _reason IS NULL
-                UNION ALL SELECT 'customer', user_id FROM _checked WHERE _reason IS NULL
-            )
-            WHERE id IS NOT NULL AND (kind, id) NOT IN (SELECT (kind, id) FROM dimension_keys)
-            """
-        )
+    def _refused(self, batch: RawBatch, checked: pa.Table, decided: pa.Table) -> pa.Table:
+        """The quarantined records with their raw text, fingerprint and whether each is a copy."""
+        rows = pc.indices_nonzero(pc.equal(decided.column("_outcome"), "quarantined"))
+        refused = checked.take(rows).drop_columns(["_reason", "_field"])
+        for name in ("_reason", "_field", "_ref_value"):
+            refused = refused.append_column(name, decided.column(name).take(rows))
+        raw = refused.column(RAW).cast(pa.large_string())
+        missing = pc.indices_nonzero(pc.is_null(raw))
+        if len(missing) and self.mapping is None:
+            raw = self._rebuilt(batch.records.take(pc.take(rows, missing)), raw, missing)
+        self.connection.register("_refused_in", refused.append_column("raw", raw))
+        try:
+            return self.connection.sql(store.sql("refused")).to_arrow_table()
+        finally:
+            self.connection.unregister("_refused_in")
 
-    def _rebuild_raw(self, records: pa.Table | None) -> None:
-        """``_rebuilt``: typed records that were refused, as JSON text (their raw form)."""
-        con = self.connection
-        columns = [] if records is None else [n for n in records.column_names if not n.startswith("_")]
-        if not columns:
-            con.execute(
-                "CREATE OR REPLACE TEMP VIEW _rebuilt AS SELECT NULL::BIGINT AS _position, NULL::VARCHAR AS _json WHERE false"
-            )
-            return
-        fields = ", ".join(f"{quote(n)} := r.{quote(n)}" for n in columns)
-        con.execute(
-            f"CREATE OR REPLACE TEMP VIEW _rebuilt AS SELECT r.{POSITION}, to_json(struct_pack({fields}))::VARCHAR AS _json "
-            f"FROM _records_in AS r WHERE r.{POSITION} IN "
-            f"(SELECT {POSITION} FROM _decided WHERE _outcome = 'quarantined' AND {RAW} IS NULL)"
-        )
+    def _rebuilt(self, records: pa.Table, raw: pa.ChunkedArray, missing: pa.Array) -> pa.Array:
+        """``raw`` with the typed records (Parquet, CSV, simulator) at ``missing`` as JSON text."""
+        columns = [n for n in records.column_names if not n.startswith("_")]
+        self.connection.register("_rebuild", records.select(columns))
+        try:
+            fields = ", ".join(f"{quote(n)} := {quote(n)}" for n in columns)
+            query = f"SELECT to_json(struct_pack({fields}))::VARCHAR AS j FROM _rebuild"
+            rebuilt = self.connection.sql(query).to_arrow_table().column("j")
+        finally:
+            self.connection.unregister("_rebuild")
+        values = raw.to_numpy(zero_copy_only=False).astype(object)
+        values[missing.to_numpy()] = rebuilt.to_numpy(zero_copy_only=False)
+        return pa.array(values, pa.large_string())
 
-    def _count(self, batch: RawBatch, source: str) -> BatchLedger:
-        con = self.connection
-        outcomes = dict(con.execute(f"SELECT _outcome, sum({RECORDS}) FROM _decided GROUP BY ALL").fetchall())
-        copies = store.first_row(con, f"SELECT coalesce(sum({RECORDS}), 0) FROM _refused WHERE _copy")
-        reasons = con.execute(
-            f"SELECT _reason, sum({RECORDS}) FROM _refused WHERE NOT _copy GROUP BY ALL ORDER BY 1"
-        ).fetchall()
-        received = store.first_row(con, f"SELECT coalesce(sum({RECORDS}), 0) FROM _checked")
-        by_reason = {str(r): int(n) for r, n in reasons}
+    def _count(
+        self,
+        batch: RawBatch,
+        source: str,
+        checked: pa.Table,
+        outcome: pa.ChunkedArray,
+        accepted: pa.Table,
+        refused: pa.Table,
+    ) -> BatchLedger:
+        """The batch's ledger row: every record counted once, in source records."""
+        copy = refused.column("_copy")
+        held = refused.filter(pc.invert(copy))
+        by_reason: Counter[str] = Counter()
+        if held.num_rows:
+            sums = held.group_by("_reason").aggregate([(RECORDS, "sum")]).to_pylist()
+            by_reason.update({str(row["_reason"]): int(row[f"{RECORDS}_sum"]) for row in sums})
+        duplicates = _total(pc.filter(checked.column(RECORDS), pc.equal(outcome, "duplicate")))
         return BatchLedger(
             source=source,
             unit=batch.unit,
             start=batch.start,
             end=batch.end,
-            received=int(received[0]),
-            accepted=int(outcomes.get("accepted", 0)),
+            received=_total(checked.column(RECORDS)),
+            accepted=_total(accepted.column(RECORDS)),
             quarantined=sum(by_reason.values()),
-            duplicates=int(outcomes.get("duplicate", 0)) + int(copies[0]),
-            by_reason=by_reason,
+            duplicates=duplicates + _total(pc.filter(refused.column(RECORDS), copy)),
+            by_reason=dict(sorted(by_reason.items())),
         )
 
-    def _write(self, batch: RawBatch, source: str, ledger: BatchLedger, now: datetime) -> None:
+    def _write(
+        self,
+        batch: RawBatch,
+        source: str,
+        ledger: BatchLedger,
+        now: datetime,
+        accepted: pa.Table,
+        refused: pa.Table,
+    ) -> None:
+        """Steps 2-6 of the commit order (the caller opens and commits the transaction)."""
         con = self.connection
-        columns = ", ".join(quote(c) for c in CONTRACT)
-        con.execute(f"INSERT INTO events SELECT {columns} FROM _decided WHERE _outcome = 'accepted'")
-        con.execute(
-            "INSERT INTO dedupe_keys SELECT event_id, event_ts FROM _decided WHERE _outcome = 'accepted'"
-        )
-        for kind, event_type, key in (
-            ("customer", "user_registered", "user_id"),
-            ("product", "product_updated", "product_id"),
-        ):
+        con.register("_accepted", accepted.select(list(CONTRACT)))
+        con.register("_refused", refused.filter(pc.invert(refused.column("_copy"))))
+        try:
+            con.execute("INSERT INTO events SELECT * FROM _accepted")
+            con.execute("INSERT INTO dedupe_keys SELECT event_id, event_ts FROM _accepted")
+            for kind, event_type, key in (
+                ("customer", "user_registered", "user_id"),
+                ("product", "product_updated", "product_id"),
+            ):
+                con.execute(
+                    f"INSERT INTO dimension_keys SELECT DISTINCT '{kind}', {key} FROM _accepted "
+                    f"WHERE event_type = '{event_type}' AND {key} IS NOT NULL "
+                    f"AND {key} NOT IN (SELECT id FROM dimension_keys WHERE kind = '{kind}')"
+                )
+            batch_id = self._next_batch_id()
+            mapping = None if self.mapping is None else self.mapping.name
             con.execute(
-                f"INSERT INTO dimension_keys SELECT DISTINCT '{kind}', {key} FROM _decided "
-                f"WHERE _outcome = 'accepted' AND event_type = '{event_type}' AND {key} IS NOT NULL "
-                f"AND {key} NOT IN (SELECT id FROM dimension_keys WHERE kind = '{kind}')"
+                f"""
+                INSERT INTO quarantine
+                SELECT left(md5(? || '#' || {POSITION}::VARCHAR), 16), ?, ?, {POSITION}, {RECORDS}, raw,
+                       fingerprint, ?, _reason, _field,
+                       coalesce(_ref_value, CASE _field {_SCALAR_TEXT} END),
+                       replace(m.template, '{{field}}', coalesce(_field, 'the record')),
+                       event_id, ?, ?
+                FROM _refused JOIN _messages AS m ON m.reason = _refused._reason
+                """,
+                [batch.unit, source, batch.unit, mapping, now, batch_id],
             )
-        batch_id = self._next_batch_id()
-        mapping = None if self.mapping is None else self.mapping.name
-        con.execute(
-            f"""
-            INSERT INTO quarantine
-            SELECT left(md5(? || '#' || {POSITION}::VARCHAR), 16), ?, ?, {POSITION}, {RECORDS}, raw, fingerprint,
-                   ?, _reason, _field,
-                   coalesce(_ref_value, CASE _field {_SCALAR_TEXT} END),
-                   replace(m.template, '{{field}}', coalesce(_field, 'the record')),
-                   event_id, ?, ?
-            FROM _refused JOIN _messages AS m ON m.reason = _refused._reason
-            WHERE NOT _copy
-            """,
-            [batch.unit, source, batch.unit, mapping, now, batch_id],
-        )
-        if ledger.received:
-            con.execute(
-                "INSERT INTO ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    batch_id,
-                    source,
-                    batch.unit,
-                    batch.start,
-                    batch.end,
-                    ledger.received,
-                    ledger.accepted,
-                    ledger.quarantined,
-                    ledger.duplicates,
-                    json.dumps(ledger.by_reason, sort_keys=True),
-                    now,
-                ],
-            )
-        if source != "replay":
-            con.execute(
-                "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?)",
-                [batch.unit, batch.end, batch.final, now],
-            )
+            if ledger.received:
+                con.execute(
+                    "INSERT INTO ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        batch_id,
+                        source,
+                        batch.unit,
+                        batch.start,
+                        batch.end,
+                        ledger.received,
+                        ledger.accepted,
+                        ledger.quarantined,
+                        ledger.duplicates,
+                        json.dumps(ledger.by_reason, sort_keys=True),
+                        now,
+                    ],
+                )
+            if source != "replay":
+                con.execute(
+                    "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?)",
+                    [batch.unit, batch.end, batch.final, now],
+                )
+        finally:
+            con.unregister("_accepted")
+            con.unregister("_refused")
 
     def _next_batch_id(self) -> int:
         return int(store.first_row(self.connection, "SELECT coalesce(max(batch_id), 0) + 1 FROM ledger")[0])
 
+    def _horizon(self) -> datetime | None:
+        """The oldest event time the dedupe keys cover (None: they cover everything)."""
+        newest = store.newest_event(self.connection)
+        return None if newest is None else newest - timedelta(days=self.settings.dedupe_horizon_days)
+
     def _prune(self) -> None:
-        """Forget dedupe keys older than the horizon, at most once per simulated day."""
+        """Forget dedupe keys older than the horizon, at most once per day of event time."""
         newest = store.newest_event(self.connection)
         if newest is None:
             return
@@ -432,3 +526,24 @@ class Ingestor:
                 ", ".join(f"'{r.value}'" for r in HELD)
             ),
         )
+
+
+def ingest_files(
+    paths: Iterable[str | Path],
+    *,
+    settings: IngestSettings,
+    mapping: str = "shopstream",
+    db: Path | None = None,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Ingest files (a file, directory or glob each) into the store at ``db``."""
+    from shopstream.ingest.mapping import load_mapping
+    from shopstream.ingest.sources import FileSource
+
+    source = FileSource.of(paths)
+    connection = store.connect(db if db is not None else settings.db)
+    try:
+        ingestor = Ingestor(connection, settings, mapping=load_mapping(mapping))
+        return ingestor.run(source, "file", progress)
+    finally:
+        connection.close()

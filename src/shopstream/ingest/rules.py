@@ -45,7 +45,6 @@ class Reason(StrEnum):
     OUT_OF_RANGE = "out_of_range"
     FUTURE_TIMESTAMP = "future_timestamp"
     FUTURE_REGISTRATION = "future_registration"
-    BEYOND_DEDUPE_HORIZON = "beyond_dedupe_horizon"
     UNKNOWN_PRODUCT = "unknown_product"
     UNKNOWN_CUSTOMER = "unknown_customer"
 
@@ -71,7 +70,6 @@ MESSAGES: dict[Reason, str] = {
     Reason.OUT_OF_RANGE: "{field} is below its allowed minimum",
     Reason.FUTURE_TIMESTAMP: "{field} is later than the ingestion clock plus the allowed clock skew",
     Reason.FUTURE_REGISTRATION: "registered_at is later than the event that reports it",
-    Reason.BEYOND_DEDUPE_HORIZON: "event_ts is older than the dedupe horizon, so a re-sent copy could not be told apart",
     Reason.UNKNOWN_PRODUCT: "{field} names a product shopstream does not know (yet)",
     Reason.UNKNOWN_CUSTOMER: "{field} names a customer shopstream does not know (yet)",
 }
@@ -128,36 +126,23 @@ def contract_problems(events: pa.Table) -> pa.Table:
     return problems(found.column("row"), pa.array(reasons, pa.string()), found.column("column"))
 
 
-def clock_problems(
-    events: pa.Table, now: datetime, skew: timedelta, horizon_start: datetime | None
-) -> pa.Table:
-    """Times that cannot be true: in the future of the clock, or registrations after the event.
-
-    ``horizon_start`` is the oldest event time the dedupe store still covers
-    (``None`` while it covers everything).
-    """
+def clock_problems(events: pa.Table, now: datetime, skew: timedelta) -> pa.Table:
+    """Times that cannot be true: later than the clock, or a registration after its event."""
     event_ts = events.column("event_ts")
     latest = pa.scalar(now + skew, event_ts.type)
-    parts = [
-        _where(pc.greater(event_ts, latest), Reason.FUTURE_TIMESTAMP, "event_ts"),
-        _where(
-            pc.greater(
-                events.column("registered_at").cast(pa.int64()),
-                pc.add(event_ts.cast(pa.int64()), int(skew.total_seconds() * 1_000_000)),
-            ),
-            Reason.FUTURE_REGISTRATION,
-            "registered_at",
-        ),
-    ]
-    if horizon_start is not None:
-        parts.append(
+    return pa.concat_tables(
+        [
+            _where(pc.greater(event_ts, latest), Reason.FUTURE_TIMESTAMP, "event_ts"),
             _where(
-                pc.less(event_ts, pa.scalar(horizon_start, event_ts.type)),
-                Reason.BEYOND_DEDUPE_HORIZON,
-                "event_ts",
-            )
-        )
-    return pa.concat_tables(parts)
+                pc.greater(
+                    events.column("registered_at").cast(pa.int64()),
+                    pc.add(event_ts.cast(pa.int64()), int(skew.total_seconds() * 1_000_000)),
+                ),
+                Reason.FUTURE_REGISTRATION,
+                "registered_at",
+            ),
+        ]
+    )
 
 
 def first_problem(found: pa.Table, rows: int) -> tuple[pa.Array, pa.Array]:

@@ -40,7 +40,7 @@ ENTITY_KINDS = ("customers", "products", "stores")
 GROUND_TRUTH = "labels"
 TEXT_BLOCK_BYTES = 1 << 25
 """Text sources read 32 MiB at a time (about 100k JSON events per batch)."""
-PARQUET_BATCH_ROWS = 1 << 20
+PARQUET_BATCH_ROWS = 1 << 18
 
 
 @dataclass(frozen=True)
