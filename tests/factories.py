@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import lru_cache
 
 import pyarrow as pa
 
 from shopstream.generator import Simulator
 from shopstream.settings import GeneratorSettings
+
+
+CLOCK = datetime(2027, 1, 1, tzinfo=UTC)
+"""An ingestion clock later than any simulated event: only injected times are in the future."""
 
 
 @lru_cache(maxsize=8)
