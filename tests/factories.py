@@ -10,7 +10,6 @@ import pyarrow as pa
 from shopstream.generator import Simulator
 from shopstream.settings import GeneratorSettings
 
-
 CLOCK = datetime(2027, 1, 1, tzinfo=UTC)
 """An ingestion clock later than any simulated event: only injected times are in the future."""
 

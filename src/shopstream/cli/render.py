@@ -28,9 +28,9 @@ from shopstream.events.contract import ALL_TYPES, Column
 
 if TYPE_CHECKING:
     from shopstream.bench.harness import BenchResult
-    from shopstream.ingest.pipeline import IngestReport
     from shopstream.generator.files import GenerateReport
     from shopstream.generator.summary import ShopSummary
+    from shopstream.ingest.pipeline import IngestReport
 
 ProgressCallback = Callable[[int, int | None], None]
 

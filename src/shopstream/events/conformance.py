@@ -21,7 +21,7 @@ from enum import StrEnum
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from shopstream.events.contract import EVENT_COLUMNS, Column, EventType
+from shopstream.events.contract import ALL_TYPES, EVENT_COLUMNS, Column, EventType
 
 
 class Violation(StrEnum):
@@ -88,7 +88,9 @@ def violations(events: pa.Table) -> pa.Table:
     ]
     for column in EVENT_COLUMNS:
         values = _plain(batch.column(column.name).combine_chunks())
-        if column.required_by:
+        if column.required_by == ALL_TYPES:  # the envelope: required whatever the type says
+            parts.append(_rows(pc.is_null(values), column.name, Violation.MISSING_FIELD))
+        elif column.required_by:
             required = pc.is_in(event_type, value_set=pa.array([t.value for t in column.required_by]))
             parts.append(_rows(pc.and_(required, pc.is_null(values)), column.name, Violation.MISSING_FIELD))
         if column.enum is not None and column.name != "event_type":

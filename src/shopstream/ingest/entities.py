@@ -68,7 +68,8 @@ def upsert_entities(connection: duckdb.DuckDBPyConnection, entities: Entities, n
         )
         connection.execute(f"DELETE FROM {kind} WHERE {quote(key)} IN (SELECT {quote(key)} FROM _entities)")
         connection.execute(
-            f"INSERT INTO {kind} SELECT * EXCLUDE (_copy) FROM _entities WHERE {quote(key)} IS NOT NULL AND _copy = 1"
+            f"INSERT INTO {kind} SELECT * EXCLUDE (_copy) FROM _entities "
+            f"WHERE {quote(key)} IS NOT NULL AND _copy = 1"
         )
         if kind in DIMENSION_KIND:
             dimension = DIMENSION_KIND[kind]

@@ -92,7 +92,10 @@ class Mapping:
         )
         malformed = "_malformed" if "_malformed" in types else "false"
         raw = f"coalesce({RAW}, to_json(struct_pack({pack}))::VARCHAR)" if present else RAW
-        return f"SELECT {POSITION}, {RECORDS}, {raw} AS {RAW}, {malformed} AS _malformed, {texts} FROM {relation}"
+        return (
+            f"SELECT {POSITION}, {RECORDS}, {raw} AS {RAW}, {malformed} AS _malformed, {texts} "
+            f"FROM {relation}"
+        )
 
     def sql(self, relation: str, kind: str, types: dict[str, pa.DataType]) -> str:
         """SQL mapping ``relation`` (records of ``kind``) to contract columns and marks."""
@@ -114,24 +117,30 @@ class Mapping:
                 row_number() OVER (PARTITION BY {every} ORDER BY {POSITION}) > 1 AS _repeat
             FROM source
         ),
+        typed AS (
+            SELECT *, TRY_CAST(_item_quantity AS INTEGER) AS _item_units,
+                TRY_CAST(_item_unit_price AS DECIMAL(18, 2)) AS _item_price
+            FROM lines
+        ),
         judged AS (
             SELECT *,
                 CASE
                     WHEN _malformed OR _repeat THEN NULL
                     WHEN _item_product_id IS NULL THEN '{Reason.MISSING_FIELD.value}'
-                    WHEN TRY_CAST(_item_quantity AS INTEGER) IS NULL
-                        OR TRY_CAST(_item_unit_price AS DECIMAL(18, 2)) IS NULL THEN '{Reason.WRONG_TYPE.value}'
-                    WHEN TRY_CAST(_item_quantity AS INTEGER) <= 0 THEN '{Reason.NON_POSITIVE_QUANTITY.value}'
-                    WHEN TRY_CAST(_item_unit_price AS DECIMAL(18, 2)) <= 0 THEN '{Reason.NON_POSITIVE_PRICE.value}'
+                    WHEN _item_units IS NULL
+                        OR _item_price IS NULL THEN '{Reason.WRONG_TYPE.value}'
+                    WHEN _item_units <= 0 THEN '{Reason.NON_POSITIVE_QUANTITY.value}'
+                    WHEN _item_price <= 0 THEN '{Reason.NON_POSITIVE_PRICE.value}'
                 END AS _line_reason
-            FROM lines
+            FROM typed
         )
-        SELECT min({POSITION}) AS {POSITION}, '[' || string_agg({RAW}, ',' ORDER BY {POSITION}) || ']' AS {RAW},
+        SELECT min({POSITION}) AS {POSITION},
+            '[' || string_agg({RAW}, ',' ORDER BY {POSITION}) || ']' AS {RAW},
             sum({RECORDS}) AS {RECORDS}, false AS _malformed, NULL::VARCHAR AS _mapped_reason,
             NULL::VARCHAR AS _mapped_field, false AS _duplicate, event_id, {firsts},
-            list({{'product_id': _item_product_id, 'quantity': TRY_CAST(_item_quantity AS INTEGER),
-                  'unit_price': TRY_CAST(_item_unit_price AS DECIMAL(18, 2))}} ORDER BY {POSITION}) AS items,
-            sum(TRY_CAST(_item_quantity AS INTEGER) * TRY_CAST(_item_unit_price AS DECIMAL(18, 2))) AS order_total
+            list({{'product_id': _item_product_id, 'quantity': _item_units,
+                  'unit_price': _item_price}} ORDER BY {POSITION}) AS items,
+            sum(_item_units * _item_price) AS order_total
         FROM judged WHERE NOT _malformed AND NOT _repeat AND _line_reason IS NULL
         GROUP BY event_id
         UNION ALL BY NAME

@@ -114,8 +114,9 @@ class BatchLedger:
             self.by_reason.values()
         ):
             raise LedgerError(
-                f"ledger does not balance for {self.unit} [{self.start}, {self.end}): received {self.received}"
-                f" != accepted {self.accepted} + quarantined {self.quarantined} + duplicates {self.duplicates}"
+                f"ledger does not balance for {self.unit} [{self.start}, {self.end}): "
+                f"received {self.received} != accepted {self.accepted}"
+                f" + quarantined {self.quarantined} + duplicates {self.duplicates}"
                 f" (by reason {self.by_reason}); this is a bug in shopstream: please report it"
             )
 

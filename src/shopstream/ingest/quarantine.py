@@ -68,7 +68,8 @@ def list_records(connection: duckdb.DuckDBPyConnection, where: Filter, limit: in
     clause, params = where.sql()
     columns = ", ".join(LIST_COLUMNS)
     return connection.sql(
-        f"SELECT {columns} FROM quarantine WHERE {clause} ORDER BY received_at DESC, unit, position LIMIT {int(limit)}",
+        f"SELECT {columns} FROM quarantine WHERE {clause} "
+        f"ORDER BY received_at DESC, unit, position LIMIT {int(limit)}",
         params=params,
     ).to_arrow_table()
 
@@ -90,7 +91,8 @@ def show(connection: duckdb.DuckDBPyConnection, quarantine_id: str) -> dict[str,
         raise QuarantineError(
             f"no quarantined record {quarantine_id!r}; `shopstream quarantine list` shows the ids"
         )
-    return found.to_pylist()[0]
+    record: dict[str, Any] = found.to_pylist()[0]
+    return record
 
 
 def replay(ingestor: Ingestor, where: Filter) -> BatchLedger:

@@ -151,7 +151,9 @@ def expand(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def _open(path: Path) -> IO[bytes]:
-    return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else path.open("rb")
+    if path.suffix.lower() == ".gz":
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return path.open("rb")
 
 
 @dataclass
@@ -246,6 +248,52 @@ def text_blocks(path: Path, block_bytes: int) -> Iterator[tuple[bytes, bool]]:
             block = nxt
 
 
+def _parse_csv(header: bytes, body: bytes, columns: list[str]) -> tuple[pa.Table, list[int]]:
+    """CSV text (without its header) as string columns, and the indices of rows it refused."""
+    rejected: list[int] = []
+
+    def reject(row: pacsv.InvalidRow) -> str:
+        rejected.append(-1 if row.number is None else row.number - 2)
+        return "skip"
+
+    table = pacsv.read_csv(
+        pa.py_buffer(header.rstrip(b"\r\n") + b"\n" + body),
+        read_options=pacsv.ReadOptions(use_threads=False, column_names=columns, skip_rows=1),
+        parse_options=pacsv.ParseOptions(invalid_row_handler=reject, ignore_empty_lines=False),
+        convert_options=pacsv.ConvertOptions(
+            column_types={name: pa.string() for name in columns}, strings_can_be_null=True
+        ),
+    )
+    return table, rejected
+
+
+def _utf8(data: bytes, offsets: np.ndarray) -> np.ndarray:
+    """Per line of ``data``: whether it is valid UTF-8 (pyarrow cannot report the others)."""
+    try:
+        data.decode("utf-8")
+        return np.ones(len(offsets) - 1, dtype=bool)
+    except UnicodeDecodeError:  # error path: check line by line
+        return np.array(
+            [_decodes(data[offsets[i] : offsets[i + 1]]) for i in range(len(offsets) - 1)], dtype=bool
+        )
+
+
+def _decodes(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _parses(header: bytes, line: bytes, columns: list[str]) -> bool:
+    try:
+        table, rejected = _parse_csv(header, line, columns)
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return False
+    return table.num_rows == 1 and not rejected
+
+
 def csv_block(header: bytes, data: bytes, start: int, unit: str, final: bool) -> RawBatch:
     """CSV lines as text columns (named by ``header``); bad lines become malformed records.
 
@@ -259,24 +307,22 @@ def csv_block(header: bytes, data: bytes, start: int, unit: str, final: bool) ->
     offsets = line_offsets(data)
     n = len(lines)
     quotes = np.add.reduceat((buffer == 34).astype(np.int64), offsets[:-1]) if n else np.zeros(0, np.int64)
-    balanced = quotes % 2 == 0
+    balanced = (quotes % 2 == 0) & _utf8(data, offsets)
+    try:
+        columns = pacsv.read_csv(pa.py_buffer(header)).column_names
+    except pa.ArrowInvalid as error:
+        raise IngestError(f"{unit}: the CSV header does not parse ({error})") from None
     good = np.flatnonzero(balanced)
-    rejected: list[int] = []
-
-    def reject(row: pacsv.InvalidRow) -> str:
-        rejected.append(-1 if row.number is None else row.number - 2)
-        return "skip"
-
-    body = header.rstrip(b"\r\n") + b"\n" + buffer[np.repeat(balanced, np.diff(offsets))].tobytes()
-    columns = pacsv.read_csv(pa.py_buffer(header)).column_names
-    table = pacsv.read_csv(
-        pa.py_buffer(body),
-        read_options=pacsv.ReadOptions(use_threads=False),
-        parse_options=pacsv.ParseOptions(invalid_row_handler=reject, ignore_empty_lines=False),
-        convert_options=pacsv.ConvertOptions(
-            column_types={name: pa.string() for name in columns}, strings_can_be_null=True
-        ),
-    )
+    try:
+        table, rejected = _parse_csv(header, buffer[np.repeat(balanced, np.diff(offsets))].tobytes(), columns)
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        # Rare (bytes that are not UTF-8, rows pyarrow cannot even hand to the handler):
+        # find the lines that parse on their own, on this error path only.
+        alone = [_parses(header, data[offsets[i] : offsets[i + 1]], columns) for i in good]
+        good = good[np.array(alone, dtype=bool)]
+        keep = np.zeros(n, dtype=bool)
+        keep[good] = True
+        table, rejected = _parse_csv(header, buffer[np.repeat(keep, np.diff(offsets))].tobytes(), columns)
     bad = np.ones(n, dtype=bool)
     bad[good] = False
     bad[good[np.array(rejected, dtype=np.int64)]] = True
@@ -320,13 +366,15 @@ class PayloadSource:
         for number, payload in enumerate(self.payloads):
             unit = f"{self.name}:#{number}"
             if payload.lstrip()[:1] == b"[":
-                elements = connection.execute(
-                    "SELECT CASE WHEN json_valid($1) THEN CASE WHEN json_type($1) = 'ARRAY' "
-                    "THEN list_transform(json_extract($1, '$[*]'), x -> x::VARCHAR) END END",
-                    [payload.decode("utf-8", errors="replace")],
-                ).fetchall()[0]
-                if elements[0] is not None:
-                    items = pa.array(elements[0], pa.large_string())
+                try:
+                    elements = connection.execute(
+                        "SELECT list_transform(json_extract($1::JSON, '$[*]'), lambda x: x::VARCHAR)",
+                        [payload.decode("utf-8")],
+                    ).fetchall()[0][0]
+                except (duckdb.Error, UnicodeDecodeError):
+                    elements = None  # not a JSON array: read it as lines, which quarantines it
+                if elements is not None:
+                    items = pa.array(elements, pa.large_string())
                     yield RawBatch(unit, 0, len(items), records_table(None, 0, items), "json", True)
                     continue
             yield json_lines(payload, 0, unit, final=True)

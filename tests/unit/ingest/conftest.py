@@ -9,6 +9,7 @@ import pytest
 from shopstream.generator.files import FORMATS, generate_files
 from shopstream.settings import GeneratorSettings, IngestSettings
 
+
 @pytest.fixture(scope="session")
 def feeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A faulty simulated feed (anomaly rate 0.2, 40k events) in every format."""
@@ -19,6 +20,6 @@ def feeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {fmt: root / fmt for fmt in FORMATS}
 
 
-@pytest.fixture()
+@pytest.fixture
 def settings() -> IngestSettings:
     return IngestSettings()

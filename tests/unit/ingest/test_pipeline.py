@@ -10,13 +10,13 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from factories import CLOCK
 
+from factories import CLOCK
 from shopstream.generator.files import FORMATS, generate_files
 from shopstream.ingest import FileSource, Ingestor, PayloadSource, SimulatorSource, connect
+from shopstream.ingest.errors import LedgerError
 from shopstream.ingest.pipeline import BatchLedger
 from shopstream.ingest.quarantine import Filter, replay
-from shopstream.ingest.errors import LedgerError
 from shopstream.settings import GeneratorSettings, IngestSettings
 
 EXPECTED_REASON = {
@@ -77,24 +77,30 @@ def test_every_injected_fault_is_caught_with_its_reason(
     assert report.duplicates == duplicates.num_rows > 0
     assert report.received == report.accepted + report.quarantined + report.duplicates
     once = connection.sql(
-        "SELECT count(*) FROM events WHERE event_id IN (SELECT event_id FROM labels WHERE kind = 'duplicate') "
+        "SELECT count(*) FROM events "
+        "WHERE event_id IN (SELECT event_id FROM labels WHERE kind = 'duplicate') "
         "GROUP BY event_id HAVING count(*) <> 1"
     ).fetchall()
     assert once == []
 
 
 def test_clean_simulated_data_is_all_accepted(tmp_path: Path, settings: IngestSettings) -> None:
-    generate_files(GeneratorSettings(seed=9, anomaly_rate=0), out=tmp_path, fmt="jsonl", events=20_000, days=None)
+    generate_files(
+        GeneratorSettings(seed=9, anomaly_rate=0), out=tmp_path, fmt="jsonl", events=20_000, days=None
+    )
     connection, report = _ingest([tmp_path], settings)
-    assert report.quarantined == 0 and report.duplicates == 0
-    assert report.accepted == report.received == 20_000 or report.received >= 20_000
+    assert report.quarantined == 0
+    assert report.duplicates == 0
+    assert report.accepted == report.received >= 20_000
     assert connection.sql("SELECT count(*) FROM events").fetchall()[0][0] == report.accepted
 
 
 def _tables(connection: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:
     """The tables a user reads, without the ingestion times (which differ between runs)."""
     return {
-        "events": connection.sql("SELECT * EXCLUDE (received_ts) FROM events ORDER BY event_id").to_arrow_table(),
+        "events": connection.sql(
+            "SELECT * EXCLUDE (received_ts) FROM events ORDER BY event_id"
+        ).to_arrow_table(),
         "quarantine": connection.sql(
             "SELECT * EXCLUDE (received_at, batch_id) FROM quarantine ORDER BY quarantine_id"
         ).to_arrow_table(),
@@ -118,7 +124,9 @@ def test_a_fixed_rule_lets_replay_accept_quarantined_records(feeds: dict[str, Pa
     source = FileSource.of([feeds["jsonl"] / "products.jsonl", feeds["jsonl"] / "customers.jsonl"])
     Ingestor(connection, early, clock=lambda: past).run(source, "file")
     lines = (feeds["jsonl"] / "events.jsonl").read_bytes().splitlines(keepends=True)[:500]
-    report = Ingestor(connection, early, clock=lambda: past).run(PayloadSource([b"".join(lines)]), "collector")
+    report = Ingestor(connection, early, clock=lambda: past).run(
+        PayloadSource([b"".join(lines)]), "collector"
+    )
     future = report.by_reason["future_timestamp"]
     assert future > 400
     # the clock is fixed: replay the future_timestamp records
@@ -126,13 +134,20 @@ def test_a_fixed_rule_lets_replay_accept_quarantined_records(feeds: dict[str, Pa
     assert ledger.received == future
     assert ledger.accepted + ledger.quarantined + ledger.duplicates == future
     assert ledger.accepted > 400
-    left = connection.sql("SELECT count(*) FROM quarantine WHERE reason = 'future_timestamp'").fetchall()[0][0]
+    left = connection.sql("SELECT count(*) FROM quarantine WHERE reason = 'future_timestamp'").fetchall()[0][
+        0
+    ]
     assert left == 0
     events = connection.sql("SELECT count(*), count(DISTINCT event_id) FROM events").fetchall()[0]
     assert events[0] == events[1]
     # replaying again finds nothing, and re-sending the lines finds only duplicates
-    assert replay(Ingestor(connection, early, clock=lambda: CLOCK), Filter(reason="future_timestamp")).received == 0
-    again = Ingestor(connection, early, clock=lambda: CLOCK).run(PayloadSource([b"".join(lines)]), "collector")
+    assert (
+        replay(Ingestor(connection, early, clock=lambda: CLOCK), Filter(reason="future_timestamp")).received
+        == 0
+    )
+    again = Ingestor(connection, early, clock=lambda: CLOCK).run(
+        PayloadSource([b"".join(lines)]), "collector"
+    )
     assert again.duplicates == again.received
 
 
@@ -148,9 +163,10 @@ def test_facts_before_their_dimensions_are_held_then_released(feeds: dict[str, P
     )
     assert dims.accepted > held * 0.9  # released by the replay that follows the entities
     direct, _ = _ingest([feeds["parquet"]], settings)
-    assert connection.sql("SELECT count(*) FROM events").fetchall() == direct.sql(
-        "SELECT count(*) FROM events"
-    ).fetchall()
+    assert (
+        connection.sql("SELECT count(*) FROM events").fetchall()
+        == direct.sql("SELECT count(*) FROM events").fetchall()
+    )
 
 
 def test_the_in_process_simulator_is_a_source(settings: IngestSettings) -> None:
@@ -160,7 +176,9 @@ def test_the_in_process_simulator_is_a_source(settings: IngestSettings) -> None:
     assert report.received >= 30_000
     assert report.received == report.accepted + report.quarantined + report.duplicates
     assert report.entities == {"customers": 10_000, "products": 1_000, "stores": 24}
-    ledger = connection.sql("SELECT sum(received), sum(accepted + quarantined + duplicates) FROM ledger").fetchall()
+    ledger = connection.sql(
+        "SELECT sum(received), sum(accepted + quarantined + duplicates) FROM ledger"
+    ).fetchall()
     assert ledger[0][0] == ledger[0][1]
 
 
@@ -177,7 +195,9 @@ def test_the_ledger_table_refuses_an_unbalanced_row() -> None:
         )
 
 
-def test_dedupe_keys_are_pruned_beyond_the_horizon_and_old_copies_still_caught(settings: IngestSettings) -> None:
+def test_dedupe_keys_are_pruned_beyond_the_horizon_and_old_copies_still_caught(
+    settings: IngestSettings,
+) -> None:
     connection = connect(":memory:")
     short = IngestSettings(dedupe_horizon_days=1)
     source = SimulatorSource(GeneratorSettings(seed=4, anomaly_rate=0, sessions_per_day=4_000), days=4)
@@ -185,7 +205,8 @@ def test_dedupe_keys_are_pruned_beyond_the_horizon_and_old_copies_still_caught(s
     span = connection.sql("SELECT max(event_ts) - min(event_ts) FROM dedupe_keys").fetchall()[0][0]
     assert span <= timedelta(days=2)  # pruned to about one day (pruning runs once per day)
     again = Ingestor(connection, short, clock=lambda: CLOCK).run(
-        SimulatorSource(GeneratorSettings(seed=4, anomaly_rate=0, sessions_per_day=4_000), days=4), "simulator"
+        SimulatorSource(GeneratorSettings(seed=4, anomaly_rate=0, sessions_per_day=4_000), days=4),
+        "simulator",
     )
     assert again.duplicates == again.received == first.received
 
