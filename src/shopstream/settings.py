@@ -100,6 +100,10 @@ class IngestSettings(BaseModel):
     clock_skew_seconds: int = Field(
         300, ge=0, description="How far an event may lie in the future of the ingestion clock."
     )
+    batch_bytes: int = Field(
+        32 * 1024 * 1024, ge=1024, description="Bytes of a text file (JSON Lines, CSV) read per batch."
+    )
+    batch_rows: int = Field(262_144, ge=1, description="Rows of a Parquet file read per batch.")
     dedupe_horizon_days: float = Field(
         7.0, gt=0, description="Event time behind the newest event within which re-sent ids are recognised."
     )

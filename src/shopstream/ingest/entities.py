@@ -3,8 +3,8 @@
 An entity file replaces the stored row of each id it holds (the warehouse keeps the
 history). Its product and customer ids become known dimension keys, which releases
 facts held for them. Each load is a ledger row: rows with an id are accepted, rows
-without one are quarantined (``missing_field``), repeated ids after the first are
-duplicates.
+without one are quarantined (``missing_field``); repeated ids after the first, and
+rows equal to what is stored, are duplicates (loading a file twice changes nothing).
 """
 
 from __future__ import annotations
@@ -58,19 +58,20 @@ def upsert_entities(connection: duckdb.DuckDBPyConnection, entities: Entities, n
             f"CREATE OR REPLACE TEMP TABLE _entities AS SELECT {values}, "
             f"row_number() OVER (PARTITION BY {quote(key)}) AS _copy FROM _entities_in"
         )
-        received, accepted, missing = (
+        # rows equal to the stored ones change nothing: they count as duplicates
+        connection.execute(
+            f"CREATE OR REPLACE TEMP TABLE _changed AS SELECT * EXCLUDE (_copy) FROM _entities "
+            f"WHERE {quote(key)} IS NOT NULL AND _copy = 1 EXCEPT SELECT * FROM {kind}"
+        )
+        received, missing = (
             int(v)
             for v in first_row(
-                connection,
-                f"SELECT count(*), count(*) FILTER ({quote(key)} IS NOT NULL AND _copy = 1), "
-                f"count(*) FILTER ({quote(key)} IS NULL) FROM _entities",
+                connection, f"SELECT count(*), count(*) FILTER ({quote(key)} IS NULL) FROM _entities"
             )
         )
-        connection.execute(f"DELETE FROM {kind} WHERE {quote(key)} IN (SELECT {quote(key)} FROM _entities)")
-        connection.execute(
-            f"INSERT INTO {kind} SELECT * EXCLUDE (_copy) FROM _entities "
-            f"WHERE {quote(key)} IS NOT NULL AND _copy = 1"
-        )
+        accepted = int(first_row(connection, "SELECT count(*) FROM _changed")[0])
+        connection.execute(f"DELETE FROM {kind} WHERE {quote(key)} IN (SELECT {quote(key)} FROM _changed)")
+        connection.execute(f"INSERT INTO {kind} SELECT * FROM _changed")
         if kind in DIMENSION_KIND:
             dimension = DIMENSION_KIND[kind]
             connection.execute(

@@ -541,7 +541,7 @@ def ingest_files(
     from shopstream.ingest.mapping import load_mapping
     from shopstream.ingest.sources import FileSource
 
-    source = FileSource.of(paths)
+    source = FileSource.of(paths, block_bytes=settings.batch_bytes, parquet_rows=settings.batch_rows)
     connection = store.connect(db if db is not None else settings.db)
     try:
         ingestor = Ingestor(connection, settings, mapping=load_mapping(mapping))

@@ -167,11 +167,16 @@ class FileSource:
     """Files not read: the generator's ground-truth labels."""
 
     @classmethod
-    def of(cls, paths: Iterable[str | Path]) -> FileSource:
+    def of(
+        cls,
+        paths: Iterable[str | Path],
+        block_bytes: int = TEXT_BLOCK_BYTES,
+        parquet_rows: int = PARQUET_BATCH_ROWS,
+    ) -> FileSource:
         files = expand(paths)
         for path in files:
             _format(path)  # reject unknown types before anything is read
-        return cls(files)
+        return cls(files, block_bytes, parquet_rows)
 
     def _events_files(self) -> list[Path]:
         return [p for p in self.paths if _stem(p) not in (*ENTITY_KINDS, GROUND_TRUTH)]
