@@ -34,8 +34,10 @@ class Baseline:
 
     name: str
     description: str
-    run: Callable[[int], int]
+    run: Callable[[Any], int]
     max_events: int = 200_000
+    prepare: Callable[[int], Any] | None = None
+    """Builds ``run``'s input from the event count before the clock starts (e.g. a file)."""
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,10 @@ class Stage:
 
     name: str
     description: str
-    run: Callable[[int], int]
+    run: Callable[[Any], int]
     baseline: Baseline | None = None
+    prepare: Callable[[int], Any] | None = None
+    """Builds ``run``'s input from the event count before the clock starts (e.g. a file)."""
 
 
 @dataclass(frozen=True)
@@ -117,26 +121,34 @@ def peak_rss_mb() -> float:
     return maxrss / (1024 * 1024) if sys.platform == "darwin" else maxrss / 1024
 
 
-def measure_here(run: Callable[[int], int], events: int) -> Measurement:
-    """Time ``run(events)`` in this process (the child's half of :func:`measure`)."""
+def measure_here(
+    run: Callable[[Any], int], events: int, prepare: Callable[[int], Any] | None = None
+) -> Measurement:
+    """Time ``run`` in this process (the child's half of :func:`measure`).
+
+    ``run`` gets ``prepare(events)`` when there is a ``prepare`` (untimed), else ``events``.
+    """
+    given = events if prepare is None else prepare(events)
     start = time.perf_counter()
-    processed = run(events)
+    processed = run(given)
     seconds = time.perf_counter() - start
     return Measurement(events=processed, seconds=seconds, peak_rss_mb=peak_rss_mb())
 
 
-def measure(run: Callable[[int], int], events: int) -> Measurement:
-    """Time ``run(events)`` in a fresh spawned process, so memory and timing are its own."""
+def measure(
+    run: Callable[[Any], int], events: int, prepare: Callable[[int], Any] | None = None
+) -> Measurement:
+    """Time ``run`` in a fresh spawned process, so memory and timing are its own."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as child:
-        return child.submit(measure_here, run, events).result()
+        return child.submit(measure_here, run, events, prepare).result()
 
 
 def bench(stage: Stage, events: int = DEFAULT_EVENTS) -> BenchResult:
     """Measure ``stage`` on ``events`` events, then its baseline, each in its own process."""
     if events < 1:
         raise BenchError(f"--events must be at least 1, got {events}")
-    measured = measure(stage.run, events)
+    measured = measure(stage.run, events, stage.prepare)
     result = BenchResult(
         stage=stage.name,
         events=measured.events,
@@ -146,7 +158,7 @@ def bench(stage: Stage, events: int = DEFAULT_EVENTS) -> BenchResult:
     )
     if stage.baseline is None:
         return result
-    base = measure(stage.baseline.run, min(events, stage.baseline.max_events))
+    base = measure(stage.baseline.run, min(events, stage.baseline.max_events), stage.baseline.prepare)
     return replace(
         result,
         baseline=stage.baseline.name,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from shopstream.bench.baselines import PYTHON_LOOP
 from shopstream.bench.harness import Stage
+from shopstream.bench.ingest_stages import PYDANTIC_LOOP, ingest_feed, prepare_jsonl, prepare_parquet
 from shopstream.generator import Simulator
 from shopstream.settings import GeneratorSettings
 
@@ -27,4 +28,19 @@ GENERATE = Stage(
     baseline=PYTHON_LOOP,
 )
 
-STAGES: dict[str, Stage] = {stage.name: stage for stage in (GENERATE,)}
+INGEST = Stage(
+    name="ingest",
+    description="ingest simulated events from Parquet into a DuckDB file (decode, validate, dedupe, persist)",
+    run=ingest_feed,
+    baseline=PYDANTIC_LOOP,
+    prepare=prepare_parquet,
+)
+INGEST_JSONL = Stage(
+    name="ingest-jsonl",
+    description="ingest simulated events from JSON Lines into a DuckDB file",
+    run=ingest_feed,
+    baseline=PYDANTIC_LOOP,
+    prepare=prepare_jsonl,
+)
+
+STAGES: dict[str, Stage] = {stage.name: stage for stage in (GENERATE, INGEST, INGEST_JSONL)}
