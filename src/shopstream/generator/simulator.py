@@ -228,16 +228,13 @@ class Simulator:
         stock = _StockState(
             np.zeros(self.world.n_products, np.int64), np.zeros(self.world.n_products, np.int64)
         )
-        # held-back rows of the previous chunk: their emit and event times, and (from the
-        # previous build task) the rows themselves
-        pending_emit = np.zeros(0, np.int64)
-        pending_ts = np.zeros(0, np.int64)
-        previous: Future[tuple[GeneratedBatch, _Rows]] | None = None
+        # rows of earlier chunks held back because they reach the feed later
+        pending: list[_Rows] = []
         emitted = 0
         with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
             simulated: deque[Future[_Chunk]] = deque()
             next_chunk = 0
-            built: deque[Future[tuple[GeneratedBatch, _Rows]]] = deque()
+            built: deque[Future[GeneratedBatch]] = deque()
             chunk = 0
             try:
                 while True:
@@ -251,12 +248,9 @@ class Simulator:
                     cut_us = end_us if (final and end_us is not None) else chunk_end_us
                     part = simulated.popleft().result()
                     stock_rows = self._stock_chunk(chunk, minute, part.sales, stock)
-                    emit = np.concatenate(
-                        [pending_emit, *(p.columns["emit"] for p in part.parts), stock_rows.columns["emit"]]
-                    )
-                    ts = np.concatenate(
-                        [pending_ts, *(p.columns["ts"] for p in part.parts), stock_rows.columns["ts"]]
-                    )
+                    parts = [*pending, *part.parts, stock_rows]
+                    emit = np.concatenate([p.columns["emit"] for p in parts])
+                    ts = np.concatenate([p.columns["ts"] for p in parts])
                     order = np.argsort(emit, kind="stable")
                     if final and end_us is not None:
                         # the end of a --days run: what is still held back is flushed as late
@@ -267,18 +261,15 @@ class Simulator:
                         due, held = order[:split], order[split:]
                     if events is not None and emitted + len(due) >= events:
                         due, final = due[: events - emitted], True
-                    built.append(
-                        pool.submit(self._build, previous, part, stock_rows, due, held, emitted, cut_us)
-                    )
-                    previous = built[-1]
-                    pending_emit, pending_ts = emit[held], ts[held]
+                    built.append(pool.submit(self._build, parts, part, due, emitted, cut_us))
+                    pending = [_Rows.gather(parts, held)]
                     emitted += len(due)
                     chunk += 1
                     if len(built) > 1 or final:
-                        yield built.popleft().result()[0]
+                        yield built.popleft().result()
                     if final:
                         while built:
-                            yield built.popleft().result()[0]
+                            yield built.popleft().result()
                         return
             finally:
                 for future in simulated:
@@ -353,19 +344,10 @@ class Simulator:
         return _Rows(columns, _no_lines())
 
     def _build(
-        self,
-        previous: Future[tuple[GeneratedBatch, _Rows]] | None,
-        part: _Chunk,
-        stock_rows: _Rows,
-        due: npt.NDArray[np.int64],
-        held: npt.NDArray[np.int64],
-        offset: int,
-        cut_us: int,
-    ) -> tuple[GeneratedBatch, _Rows]:
-        """The batch of the rows now due, as Arrow, and the rows held back for later."""
-        held_back = [] if previous is None else [previous.result()[1]]
-        rows = _Rows.concat([*held_back, *part.parts, stock_rows])
-        now = rows.take(due)
+        self, parts: list[_Rows], part: _Chunk, due: npt.NDArray[np.int64], offset: int, cut_us: int
+    ) -> GeneratedBatch:
+        """The batch of the rows now due (indexes into ``parts`` stacked), as Arrow."""
+        now = _Rows.concat(parts).take(due)
         present = np.unique(now.columns["session_counter"][now.columns["bot"]])
         bot = np.isin(part.bot_counter, present)
         bot_labels = pa.table(
@@ -376,7 +358,7 @@ class Simulator:
                 "detail": pa.array([f"{k} events" for k in part.bot_events[bot]], pa.string()),
             }
         )
-        batch = self._emit(
+        return self._emit(
             offset,
             self._arrow(now),
             now.columns["kind"],
@@ -385,7 +367,6 @@ class Simulator:
             part.incidents,
             cut_us,
         )
-        return batch, rows.take(held)
 
     def _customer_rows(
         self, rng: np.random.Generator, minute: int, n_visits: int
@@ -880,6 +861,15 @@ class _Rows:
         used = _ranges(columns["line_start"], count)
         columns["line_start"] = np.cumsum(count) - count
         return _Rows(columns, {name: values[used] for name, values in self.lines.items()})
+
+    @staticmethod
+    def gather(parts: list[_Rows], index: npt.NDArray[np.int64]) -> _Rows:
+        """The rows at ``index`` of ``parts`` stacked, without stacking them (for few rows)."""
+        bounds = np.cumsum([0] + [p.size for p in parts])
+        which = np.searchsorted(bounds, index, side="right") - 1
+        by_part = np.argsort(which, kind="stable")
+        picked = _Rows.concat([p.take(index[which == i] - bounds[i]) for i, p in enumerate(parts)])
+        return picked.take(np.argsort(by_part))
 
     @staticmethod
     def concat(parts: list[_Rows]) -> _Rows:
