@@ -23,11 +23,12 @@ import pyarrow as pa
 
 from shopstream.events.contract import MONEY
 
-_HEX_PAIRS = np.array(
-    [int.from_bytes(f"{b:02x}".encode(), "little") for b in range(256)],
-    dtype=np.uint16,
+_HEX_QUADS = np.array(
+    [int.from_bytes(f"{b & 0xFF:02x}{b >> 8:02x}".encode(), "little") for b in range(1 << 16)],
+    dtype=np.uint32,
 )
-"""Byte -> two lowercase hex characters, as one little-endian uint16."""
+"""Two little-endian bytes -> their four lowercase hex characters (in memory order), as one
+uint32: half the lookups of a per-byte table, and the 256 KiB table stays in cache."""
 
 _MASK64 = (1 << 64) - 1
 
@@ -92,8 +93,8 @@ def hex_ids(
         counters = counters[valid]
     with np.errstate(over="ignore"):
         scrambled = splitmix64(counters.astype(np.uint64) ^ np.uint64(splitmix64_scalar(salt)))
-    pairs = _HEX_PAIRS[scrambled.view(np.uint8)]
-    return _strings_from_matrix(pairs.view(np.uint8).reshape(len(counters), 16), valid)
+    quads = _HEX_QUADS[scrambled.view(np.uint16)]
+    return _strings_from_matrix(quads.view(np.uint8).reshape(len(counters), 16), valid)
 
 
 def _validity(valid: npt.NDArray[np.bool_] | None) -> pa.Buffer | None:
@@ -126,6 +127,24 @@ def take_ids(
 ) -> pa.Array:
     """Ids of the entities at ``index`` (rows of a prebuilt id matrix); null where not ``valid``."""
     return _strings_from_matrix(matrix[index if valid is None else index[valid]], valid)
+
+
+def nulls(n: int, type_: pa.DataType) -> pa.Array:
+    """An all-null column of ``n`` slots, every buffer a view of one zeroed allocation.
+
+    Faster than ``pa.nulls`` for the wide, always-empty columns of a batch: numpy's
+    zeroed memory comes straight from the kernel, untouched until someone reads it.
+
+    >>> nulls(3, MONEY).to_pylist()
+    [None, None, None]
+    """
+    if pa.types.is_dictionary(type_):
+        return pa.DictionaryArray.from_arrays(nulls(n, type_.index_type), pa.array([], type_.value_type))
+    if pa.types.is_string(type_):
+        zeros = pa.py_buffer(np.zeros(n + 1, np.int32))
+        return pa.Array.from_buffers(type_, n, [zeros, zeros, pa.py_buffer(b"")], null_count=n)
+    zeros = pa.py_buffer(np.zeros(type_.bit_width // 8 * n + 1, np.uint8))
+    return pa.Array.from_buffers(type_, n, [zeros, zeros], null_count=n)
 
 
 def money(cents: npt.NDArray[np.int64], valid: npt.NDArray[np.bool_] | None = None) -> pa.Array:

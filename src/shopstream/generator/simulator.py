@@ -36,6 +36,7 @@ from shopstream.generator.columns import (
     digit_matrix,
     hex_ids,
     money,
+    nulls,
     splitmix64_scalar,
     spread,
     take_ids,
@@ -251,7 +252,7 @@ class Simulator:
                     parts = [*pending, *part.parts, stock_rows]
                     emit = np.concatenate([p.columns["emit"] for p in parts])
                     ts = np.concatenate([p.columns["ts"] for p in parts])
-                    order = np.argsort(emit, kind="stable")
+                    order = stable_order(emit)
                     if final and end_us is not None:
                         # the end of a --days run: what is still held back is flushed as late
                         # arrivals, and events of visits that run past the end are not part of it
@@ -599,7 +600,7 @@ class Simulator:
             "event_id": hex_ids(rows["event_counter"], salt=self._salt + 1),
             "event_type": category(etype, EVENT_TYPE_VALUES),
             "event_ts": timestamps(rows["ts"], valid=~missing[0]),
-            "received_ts": pa.nulls(n, TIMESTAMP),
+            "received_ts": nulls(n, TIMESTAMP),
             "schema_version": pa.array(np.full(n, SCHEMA_VERSION, np.int16)),
             "user_id": take_ids(self._customer_ids, rows["user"], valid=rows["user"] >= 0),
             "session_id": hex_ids(
@@ -639,11 +640,11 @@ class Simulator:
                 np.where(is_customer, world.customer_age[np.maximum(customer_ref, 0)], 0), mask=~is_customer
             ),
             "registered_at": timestamps(rows["registered_us"], valid=customer_ref >= 0),
-            "product_name": pa.nulls(n, pa.string()),
-            "sku": pa.nulls(n, pa.string()),
-            "brand": pa.nulls(n, EVENTS_SCHEMA.field("brand").type),
+            "product_name": nulls(n, pa.string()),
+            "sku": nulls(n, pa.string()),
+            "brand": nulls(n, EVENTS_SCHEMA.field("brand").type),
             "price": money(rows["price_cents"], valid=is_update),
-            "cost": pa.nulls(n, EVENTS_SCHEMA.field("cost").type),
+            "cost": nulls(n, EVENTS_SCHEMA.field("cost").type),
             "inventory": pa.array(rows["inventory"].astype(np.int32), mask=~is_update),
             "rating": pa.array(rows["rating"], pa.float32(), mask=~is_update),
         }
@@ -729,6 +730,28 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
         ],
         schema=schema,
     )
+
+
+def stable_order(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """``np.argsort(values, kind="stable")``, faster: one sort of unique keys (value, index).
+
+    numpy's stable sort of int64 is a merge sort; packing the index into the low bits
+    makes every key distinct, so the much faster default sort gives the same order.
+
+    >>> stable_order(np.array([5, 3, 5, 1])).tolist()
+    [3, 1, 0, 2]
+    """
+    n = len(values)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    low = int(values.min())
+    index_bits = n.bit_length()
+    if (int(values.max()) - low).bit_length() + index_bits > 63:
+        return np.argsort(values, kind="stable")
+    keys = ((values - low) << index_bits) | np.arange(n)
+    keys.sort()
+    order: npt.NDArray[np.int64] = keys & ((1 << index_bits) - 1)
+    return order
 
 
 def _ranges(starts: npt.NDArray[np.int64], counts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
