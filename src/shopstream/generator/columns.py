@@ -88,9 +88,8 @@ def spread(values: pa.Array, valid: npt.NDArray[np.bool_]) -> pa.Array:
 def hex_ids(
     counters: npt.NDArray[np.uint64], salt: int, valid: npt.NDArray[np.bool_] | None = None
 ) -> pa.Array:
-    """16-character hex ids, unique per (salt, counter); null where not ``valid``."""
-    if valid is not None:
-        counters = counters[valid]
+    """16-character hex ids, unique per (salt, counter); with ``valid``, ``counters`` holds
+    the valid slots' counters only and the other slots are null."""
     with np.errstate(over="ignore"):
         scrambled = splitmix64(counters.astype(np.uint64) ^ np.uint64(splitmix64_scalar(salt)))
     quads = _HEX_QUADS[scrambled.view(np.uint16)]

@@ -285,25 +285,23 @@ class Simulator:
         visit_columns = _visit_rows(visits)
         sales = _sales(visits, visit_columns)
         customer_columns = self._customer_rows(rng, minute, visits.n_visits)
-        high = np.uint64(chunk) << np.uint64(32)
         first = 0
         for columns in (visit_columns, customer_columns):
             n = len(columns["ts"])
-            columns["event_counter"] = high | (np.uint64(first) + np.arange(n, dtype=np.uint64))
-            columns["session_counter"] = high | np.maximum(columns["visit"], 0).astype(np.uint64)
+            columns["chunk"] = np.full(n, chunk, np.int32)
+            columns["row"] = np.arange(first, first + n, dtype=np.uint32)
             columns["kind"] = np.full(n, -1, np.int8)
-            columns["detail"] = np.full(n, -1, np.int16)
+            columns["detail"] = np.full(n, -1, np.int8)
             first += n
-        columns = visit_columns
-        columns["order_counter"] = high | np.maximum(columns["order"], 0).astype(np.uint64)
-        is_purchase = (columns["event_type"] == CODE["purchase"]) & (columns["order"] >= 0)
-        safe_order = np.maximum(columns["order"], 0)
-        columns["line_count"] = np.where(
-            is_purchase, visits.order_line_count[safe_order] if visits.order_line_count.size else 0, 0
-        )
-        columns["line_start"] = np.where(
-            is_purchase, visits.order_line_start[safe_order] if visits.order_line_start.size else 0, 0
-        )
+        columns, n = visit_columns, len(visit_columns["ts"])
+        # only purchases point at order lines (every purchase has an order at this point)
+        purchases = np.flatnonzero(columns["event_type"] == CODE["purchase"])
+        for name, per_order in (
+            ("line_count", visits.order_line_count),
+            ("line_start", visits.order_line_start),
+        ):
+            columns[name] = np.zeros(n, np.int32)
+            columns[name][purchases] = per_order[columns["order"][purchases]]
         lines: dict[str, npt.NDArray[Any]] = {
             "product": visits.line_product,
             "quantity": visits.line_quantity,
@@ -326,7 +324,7 @@ class Simulator:
         return _Chunk(
             parts=parts,
             sales=sales,
-            bot_counter=high | bots.astype(np.uint64),
+            bot_counter=_counters(np.full(len(bots), chunk), bots),
             bot_start_us=visits.visit_start_us[bots],
             bot_events=visits.visit_events[bots],
             incidents=visits.incidents,
@@ -337,8 +335,8 @@ class Simulator:
         rng = np.random.default_rng([self.settings.seed, 4, minute])
         columns = self._stock_rows(rng, minute, sales, stock)
         n = len(columns["ts"])
-        high = np.uint64(chunk) << np.uint64(32)
-        columns["event_counter"] = high | (np.uint64(1 << 31) + np.arange(n, dtype=np.uint64))
+        columns["chunk"] = np.full(n, chunk, np.int32)
+        columns["row"] = np.arange(1 << 31, (1 << 31) + n, dtype=np.uint32)  # apart from the visit rows
         columns["emit"] = _arrival(rng, columns["ts"])
         columns["kind"] = np.full(n, -1, np.int8)
         self._catalogue_anomalies(rng, columns)
@@ -349,7 +347,8 @@ class Simulator:
     ) -> GeneratedBatch:
         """The batch of the rows now due (indexes into ``parts`` stacked), as Arrow."""
         now = _Rows.concat(parts).take(due)
-        present = np.unique(now.columns["session_counter"][now.columns["bot"]])
+        bot_rows = now.columns["bot"]
+        present = np.unique(_counters(now.columns["chunk"][bot_rows], now.columns["visit"][bot_rows]))
         bot = np.isin(part.bot_counter, present)
         bot_labels = pa.table(
             {
@@ -571,10 +570,9 @@ class Simulator:
         product_category = np.where(has_product, world.product_category[known_product], 0)
         order = rows["order"]
         is_purchase = etype == CODE["purchase"]
-        line_count = np.where(
-            is_purchase, rows["line_count"], 0
-        )  # a purchase whose type was garbled has no items
-        line = _ranges(rows["line_start"], line_count)
+        purchases = np.flatnonzero(is_purchase)  # a purchase whose type was garbled has no items
+        line_count = rows["line_count"][purchases]
+        line = _ranges(rows["line_start"][purchases], line_count)
         items = pa.StructArray.from_arrays(
             [
                 take_ids(world.product_ids, lines["product"][line]),
@@ -583,7 +581,9 @@ class Simulator:
             ],
             fields=list(EVENTS_SCHEMA.field("items").type.value_type),
         )
-        offsets = np.concatenate([[0], np.cumsum(line_count)]).astype(np.int32)
+        offsets = np.zeros(n + 1, np.int32)
+        offsets[purchases + 1] = line_count
+        np.cumsum(offsets, out=offsets)
         is_cart = (
             (etype == CODE["add_to_cart"])
             | (etype == CODE["remove_from_cart"])
@@ -596,15 +596,18 @@ class Simulator:
         customer_take = pa.array(customer_ref[is_customer])
         has_city = rows["city"] >= 0
         has_page, has_query = rows["page"] >= 0, rows["query"] >= 0
+        has_session = (rows["visit"] >= 0) & ~missing[1]
         columns = {
-            "event_id": hex_ids(rows["event_counter"], salt=self._salt + 1),
+            "event_id": hex_ids(_counters(rows["chunk"], rows["row"]), salt=self._salt + 1),
             "event_type": category(etype, EVENT_TYPE_VALUES),
             "event_ts": timestamps(rows["ts"], valid=~missing[0]),
             "received_ts": nulls(n, TIMESTAMP),
             "schema_version": pa.array(np.full(n, SCHEMA_VERSION, np.int16)),
             "user_id": take_ids(self._customer_ids, rows["user"], valid=rows["user"] >= 0),
             "session_id": hex_ids(
-                rows["session_counter"], salt=self._salt + 2, valid=(rows["visit"] >= 0) & ~missing[1]
+                _counters(rows["chunk"][has_session], rows["visit"][has_session]),
+                salt=self._salt + 2,
+                valid=has_session,
             ),
             "channel": category(
                 rows["channel"], [c.value for c in CHANNELS], valid=(rows["channel"] >= 0) & ~missing[2]
@@ -619,7 +622,9 @@ class Simulator:
             "category": category(product_category, CATEGORY_NAMES, valid=has_product),
             "unit_price": money(rows["unit_price"], valid=rows["price_shown"]),
             "quantity": pa.array(rows["quantity"], pa.int32(), mask=~is_cart),
-            "order_id": hex_ids(rows["order_counter"], salt=self._salt + 3, valid=has_order),
+            "order_id": hex_ids(
+                _counters(rows["chunk"][has_order], order[has_order]), salt=self._salt + 3, valid=has_order
+            ),
             "payment_method": category(
                 rows["payment"], [p.value for p in PAYMENTS], valid=rows["payment"] >= 0
             ),
@@ -732,6 +737,12 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     )
 
 
+def _counters(high: npt.NDArray[np.integer], low: npt.NDArray[np.integer]) -> npt.NDArray[np.uint64]:
+    """Ids' counters: the chunk in the high 32 bits, a row, visit or order within it in the low."""
+    counters: npt.NDArray[np.uint64] = (high.astype(np.uint64) << np.uint64(32)) | low.astype(np.uint64)
+    return counters
+
+
 def stable_order(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """``np.argsort(values, kind="stable")``, faster: one sort of unique keys (value, index).
 
@@ -776,38 +787,37 @@ def _ranges(starts: npt.NDArray[np.int64], counts: npt.NDArray[np.int64]) -> npt
 _ROW_DEFAULTS: dict[str, tuple[type[np.generic], int | float | bool]] = {
     "event_type": (np.int8, -1),
     "ts": (np.int64, 0),
-    "visit": (np.int64, -1),
-    "user": (np.int64, -1),
+    "visit": (np.int32, -1),
+    "user": (np.int32, -1),
     "channel": (np.int8, -1),
     "device": (np.int8, -1),
-    "country": (np.int16, -1),
-    "store": (np.int64, -1),
-    "page": (np.int16, -1),
+    "country": (np.int8, -1),
+    "store": (np.int16, -1),
+    "page": (np.int8, -1),
     "query": (np.int16, -1),
     "results": (np.int32, 0),
-    "product": (np.int64, -1),
+    "product": (np.int32, -1),
     "unit_price": (np.int64, 0),
     "price_shown": (np.bool_, False),
     "quantity": (np.int32, 0),
-    "order": (np.int64, -1),
+    "order": (np.int32, -1),
     "payment": (np.int8, -1),
     "failure": (np.int8, -1),
     "order_total": (np.int64, 0),
-    "customer_ref": (np.int64, -1),
-    "city": (np.int64, -1),
+    "customer_ref": (np.int32, -1),
+    "city": (np.int16, -1),
     "registered_us": (np.int64, 0),
     "price_cents": (np.int64, 0),
-    "inventory": (np.int64, 0),
+    "inventory": (np.int32, 0),
     "rating": (np.float32, 0.0),
     "bot": (np.bool_, False),
-    "event_counter": (np.uint64, 0),
-    "session_counter": (np.uint64, 0),
-    "order_counter": (np.uint64, 0),
-    "line_start": (np.int64, 0),
-    "line_count": (np.int64, 0),
+    "chunk": (np.int32, 0),
+    "row": (np.uint32, 0),
+    "line_start": (np.int32, 0),
+    "line_count": (np.int32, 0),
     "emit": (np.int64, 0),
     "kind": (np.int8, -1),
-    "detail": (np.int16, -1),
+    "detail": (np.int8, -1),
 }
 
 
@@ -881,8 +891,9 @@ class _Rows:
         if "line_count" not in columns:
             return _Rows(columns, self.lines)
         count = columns["line_count"]
-        used = _ranges(columns["line_start"], count)
-        columns["line_start"] = np.cumsum(count) - count
+        with_lines = np.flatnonzero(count)
+        used = _ranges(columns["line_start"][with_lines], count[with_lines])
+        columns["line_start"] = (np.cumsum(count) - count).astype(np.int32)
         return _Rows(columns, {name: values[used] for name, values in self.lines.items()})
 
     @staticmethod

@@ -68,29 +68,29 @@ class Visits:
     visit_is_bot: npt.NDArray[np.bool_]
     visit_events: npt.NDArray[np.int64]
     # per event row
-    visit: npt.NDArray[np.int64]
+    visit: npt.NDArray[np.int32]
     event_type: npt.NDArray[np.int8]
     ts_us: npt.NDArray[np.int64]
-    user: npt.NDArray[np.int64]
+    user: npt.NDArray[np.int32]
     channel: npt.NDArray[np.int8]
     device: npt.NDArray[np.int8]
-    country: npt.NDArray[np.int16]
-    store: npt.NDArray[np.int64]
-    page: npt.NDArray[np.int16]
+    country: npt.NDArray[np.int8]
+    store: npt.NDArray[np.int16]
+    page: npt.NDArray[np.int8]
     query: npt.NDArray[np.int16]
     results: npt.NDArray[np.int32]
-    product: npt.NDArray[np.int64]
+    product: npt.NDArray[np.int32]
     unit_price_cents: npt.NDArray[np.int64]
     price_shown: npt.NDArray[np.bool_]
     quantity: npt.NDArray[np.int32]
-    order: npt.NDArray[np.int64]
+    order: npt.NDArray[np.int32]
     payment: npt.NDArray[np.int8]
     failure: npt.NDArray[np.int8]
     order_total_cents: npt.NDArray[np.int64]
     # per order (index = order number within the chunk): its lines
     order_line_start: npt.NDArray[np.int64]
     order_line_count: npt.NDArray[np.int64]
-    line_product: npt.NDArray[np.int64]
+    line_product: npt.NDArray[np.int32]
     line_quantity: npt.NDArray[np.int32]
     line_price_cents: npt.NDArray[np.int64]
     incidents: list[tuple[int, int, int, float, int]] = field(default_factory=list)
@@ -340,11 +340,11 @@ def simulate_visits(
         seg_start.append(offset.copy())
         offset += counts_of_segment
     total = int(visit_events.sum())
-    visit = np.repeat(np.arange(n), visit_events)
+    visit = np.repeat(np.arange(n, dtype=np.int32), visit_events)
     etype = np.empty(total, dtype=np.int8)
-    product = np.full(total, -1, dtype=np.int64)
+    product = np.full(total, -1, dtype=np.int32)
     quantity = np.zeros(total, dtype=np.int32)
-    page = np.full(total, -1, dtype=np.int16)
+    page = np.full(total, -1, dtype=np.int8)
     query = np.full(total, -1, dtype=np.int16)
     results = np.zeros(total, dtype=np.int32)
 
@@ -437,7 +437,7 @@ def simulate_visits(
     web_line = kept & has_order[add_visit]
     pos_price = world.product_price_cents[pos_product]
     line_visit = np.concatenate([add_visit[web_line], pos_visit])
-    line_product = np.concatenate([add_product[web_line], pos_product])
+    line_product = np.concatenate([add_product[web_line], pos_product]).astype(np.int32)
     line_quantity = np.concatenate([final_qty[web_line], _quantities(rng, len(pos_visit))]).astype(np.int32)
     line_price = np.concatenate([add_price[web_line], pos_price])
     line_order = order_of_visit[line_visit]
@@ -452,7 +452,7 @@ def simulate_visits(
         .round()
         .astype(np.int64)
     )
-    order = np.full(total, -1, dtype=np.int64)
+    order = np.full(total, -1, dtype=np.int32)
     order_rows = np.concatenate([ck_rows, fl_rows, pu_rows])
     order[order_rows] = order_of_visit[visit[order_rows]]
     order_total_cents = np.where(order >= 0, order_total[np.maximum(order, 0)] if n_orders else 0, 0)
@@ -471,7 +471,7 @@ def simulate_visits(
     failure[fl_rows] = _choice(rng, (0.5, 0.25, 0.15, 0.1), len(fl_rows))
 
     # -- anonymous browsing before login ----------------------------------------------
-    user = customer[visit]
+    user = customer.astype(np.int32)[visit]
     late_login = (customer >= 0) & ~is_pos & (rng.random(n) < 0.3)
     login_at = base + (rng.random(n) * np.maximum(n_browse, 1)).astype(np.int64)
     anonymous_yet = late_login[visit] & (np.arange(total) < login_at[visit])
@@ -488,8 +488,8 @@ def simulate_visits(
         user=user,
         channel=channel[visit],
         device=device[visit],
-        country=v_country[visit],
-        store=store[visit],
+        country=v_country.astype(np.int8)[visit],
+        store=store.astype(np.int16)[visit],
         page=page,
         query=query,
         results=results,
