@@ -16,12 +16,13 @@ b'C0007C0042'
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from shopstream.events.contract import MONEY
+from shopstream.events.contract import MONEY, TIMESTAMP
 
 _HEX_QUADS = np.array(
     [int.from_bytes(f"{b & 0xFF:02x}{b >> 8:02x}".encode(), "little") for b in range(1 << 16)],
@@ -75,12 +76,10 @@ def spread(values: pa.Array, valid: npt.NDArray[np.bool_]) -> pa.Array:
     offsets_in = np.frombuffer(values.buffers()[1], dtype=np.int32)[
         values.offset : values.offset + len(values) + 1
     ]
-    lengths = np.zeros(len(valid), dtype=np.int32)
-    lengths[valid] = np.diff(offsets_in)
-    offsets = np.empty(len(valid) + 1, dtype=np.int32)
-    offsets[0] = offsets_in[0] if len(offsets_in) else 0
-    np.cumsum(lengths, out=offsets[1:])
-    offsets[1:] += offsets[0]
+    offsets = np.zeros(len(valid) + 1, dtype=np.int32)
+    offsets[np.flatnonzero(valid) + 1] = np.diff(offsets_in)  # each slot's length
+    np.cumsum(offsets, out=offsets)
+    offsets += offsets_in[0] if len(offsets_in) else 0
     data = values.buffers()[2] if len(values) else pa.py_buffer(b"")
     return pa.Array.from_buffers(pa.string(), len(valid), [_validity(valid), pa.py_buffer(offsets), data])
 
@@ -125,7 +124,9 @@ def take_ids(
     matrix: npt.NDArray[np.uint8], index: npt.NDArray[np.integer], valid: npt.NDArray[np.bool_] | None = None
 ) -> pa.Array:
     """Ids of the entities at ``index`` (rows of a prebuilt id matrix); null where not ``valid``."""
-    return _strings_from_matrix(matrix[index if valid is None else index[valid]], valid)
+    if valid is not None:
+        index = np.take(index, np.flatnonzero(valid))  # much faster than a boolean mask
+    return _strings_from_matrix(np.take(matrix, index, axis=0), valid)  # faster than matrix[index]
 
 
 def nulls(n: int, type_: pa.DataType) -> pa.Array:
@@ -155,15 +156,30 @@ def money(cents: npt.NDArray[np.int64], valid: npt.NDArray[np.bool_] | None = No
     return pa.Array.from_buffers(MONEY, n, [_validity(valid), pa.py_buffer(words)])
 
 
+def fixed(
+    values: npt.NDArray[Any], type_: pa.DataType, valid: npt.NDArray[np.bool_] | None = None
+) -> pa.Array:
+    """A fixed-width column from numpy values (cast to ``type_``'s width); null where not ``valid``.
+
+    Built from buffers: ``pa.array(values, mask=...)`` costs thirty times as much.
+
+    >>> fixed(np.array([7, 8]), pa.int32(), valid=np.array([True, False])).to_pylist()
+    [7, None]
+    """
+    numpy_type = np.int64 if pa.types.is_timestamp(type_) else type_.to_pandas_dtype()
+    data = values.astype(numpy_type, copy=False)
+    return pa.Array.from_buffers(type_, len(values), [_validity(valid), pa.py_buffer(data)])
+
+
 def category(
     codes: npt.NDArray[np.integer], values: Sequence[str], valid: npt.NDArray[np.bool_] | None = None
 ) -> pa.Array:
     """A dictionary-encoded column: ``codes`` index into ``values``."""
-    indices = pa.array(codes.astype(np.int32), mask=None if valid is None else ~valid)
-    return pa.DictionaryArray.from_arrays(indices, pa.array(list(values), pa.string()))
+    return pa.DictionaryArray.from_arrays(
+        fixed(codes, pa.int32(), valid), pa.array(list(values), pa.string())
+    )
 
 
 def timestamps(micros: npt.NDArray[np.int64], valid: npt.NDArray[np.bool_] | None = None) -> pa.Array:
     """UTC microsecond timestamps from epoch microseconds."""
-    array = pa.array(micros, pa.int64(), mask=None if valid is None else ~valid)
-    return array.view(pa.timestamp("us", tz="UTC"))
+    return fixed(micros, TIMESTAMP, valid)

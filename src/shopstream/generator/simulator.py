@@ -34,6 +34,7 @@ from shopstream.generator.calendar import INCIDENTS, MICROS_PER_MINUTE, MINUTES_
 from shopstream.generator.columns import (
     category,
     digit_matrix,
+    fixed,
     hex_ids,
     money,
     nulls,
@@ -69,6 +70,8 @@ EVENT_TYPE_VALUES = tuple(t.value for t in EVENT_TYPES) + BOGUS_EVENT_TYPES
 ALL_CITIES = tuple(city for c in COUNTRIES for city in c[4])
 _PAGES, _QUERIES = pa.array(PAGES), pa.array(QUERIES)
 MISSABLE = ("event_ts", "session_id", "channel", "country")
+_MISSABLE_CODE = {"session_id": "visit", "channel": "channel", "country": "country"}
+"""The row column whose -1 makes a missable field null anyway."""
 _CHUNK_MINUTES = (1, 2, 5, 10, 15, 30, 60, 120, 180, 240, 360, 480, 720, 1440)
 _EVENTS_PER_VISIT = 9.0
 _CHUNK_TARGET_EVENTS = 400_000
@@ -560,23 +563,21 @@ class Simulator:
         world, rows, lines = self.world, table.columns, table.lines
         n = table.size
         etype = rows["event_type"]
-        missing = np.full((len(MISSABLE), n), False)
-        is_missing = rows["kind"] == _A[Anomaly.MISSING_FIELD]
-        for k in range(len(MISSABLE)):
-            missing[k] = is_missing & (rows["detail"] == k)
+        # a missing field is a rare fault: clear it from the few rows that have one
+        missing = np.flatnonzero(rows["kind"] == _A[Anomaly.MISSING_FIELD])
+        present = {}
+        for k, name in enumerate(MISSABLE):
+            present[name] = np.ones(n, bool) if name == "event_ts" else rows[_MISSABLE_CODE[name]] >= 0
+            present[name][missing[rows["detail"][missing] == k]] = False
         product = rows["product"]
         has_product = product >= 0
-        known_product = np.clip(product, 0, world.n_products - 1)
-        product_category = np.where(has_product, world.product_category[known_product], 0)
-        order = rows["order"]
-        is_purchase = etype == CODE["purchase"]
-        purchases = np.flatnonzero(is_purchase)  # a purchase whose type was garbled has no items
+        purchases = np.flatnonzero(etype == CODE["purchase"])  # a purchase whose type was garbled has none
         line_count = rows["line_count"][purchases]
         line = _ranges(rows["line_start"][purchases], line_count)
         items = pa.StructArray.from_arrays(
             [
                 take_ids(world.product_ids, lines["product"][line]),
-                pa.array(lines["quantity"][line], pa.int32()),
+                fixed(lines["quantity"][line], pa.int32()),
                 money(lines["price"][line]),
             ],
             fields=list(EVENTS_SCHEMA.field("items").type.value_type),
@@ -584,74 +585,76 @@ class Simulator:
         offsets = np.zeros(n + 1, np.int32)
         offsets[purchases + 1] = line_count
         np.cumsum(offsets, out=offsets)
-        is_cart = (
-            (etype == CODE["add_to_cart"])
-            | (etype == CODE["remove_from_cart"])
-            | (etype == CODE["update_cart"])
-        )
+        is_purchase = np.zeros(n, bool)
+        is_purchase[purchases] = True
+        is_cart = (etype >= CODE["add_to_cart"]) & (etype <= CODE["update_cart"])
         is_update = etype == CODE["product_updated"]
-        has_order = order >= 0
+        has_order = rows["order"] >= 0
         customer_ref = rows["customer_ref"]
         is_customer = customer_ref >= 0
-        customer_take = pa.array(customer_ref[is_customer])
-        has_city = rows["city"] >= 0
-        has_page, has_query = rows["page"] >= 0, rows["query"] >= 0
-        has_session = (rows["visit"] >= 0) & ~missing[1]
+        customers = pa.array(customer_ref[is_customer])
+        has_city, has_page, has_query = rows["city"] >= 0, rows["page"] >= 0, rows["query"] >= 0
+        has_user = rows["user"] >= 0
+        chunk = rows["chunk"]
         columns = {
-            "event_id": hex_ids(_counters(rows["chunk"], rows["row"]), salt=self._salt + 1),
+            "event_id": hex_ids(_counters(chunk, rows["row"]), salt=self._salt + 1),
             "event_type": category(etype, EVENT_TYPE_VALUES),
-            "event_ts": timestamps(rows["ts"], valid=~missing[0]),
+            "event_ts": timestamps(rows["ts"], valid=present["event_ts"]),
             "received_ts": nulls(n, TIMESTAMP),
-            "schema_version": pa.array(np.full(n, SCHEMA_VERSION, np.int16)),
-            "user_id": take_ids(self._customer_ids, rows["user"], valid=rows["user"] >= 0),
+            "schema_version": fixed(np.full(n, SCHEMA_VERSION), pa.int16()),
+            "user_id": take_ids(self._customer_ids, rows["user"], valid=has_user),
             "session_id": hex_ids(
-                _counters(rows["chunk"][has_session], rows["visit"][has_session]),
+                _counters(chunk[present["session_id"]], rows["visit"][present["session_id"]]),
                 salt=self._salt + 2,
-                valid=has_session,
+                valid=present["session_id"],
             ),
-            "channel": category(
-                rows["channel"], [c.value for c in CHANNELS], valid=(rows["channel"] >= 0) & ~missing[2]
-            ),
+            "channel": category(rows["channel"], [c.value for c in CHANNELS], valid=present["channel"]),
             "store_id": take_ids(world.store_ids, rows["store"], valid=rows["store"] >= 0),
-            "country": category(rows["country"], COUNTRY_CODES, valid=(rows["country"] >= 0) & ~missing[3]),
+            "country": category(rows["country"], COUNTRY_CODES, valid=present["country"]),
             "device": category(rows["device"], [d.value for d in DEVICES], valid=rows["device"] >= 0),
             "page": spread(_PAGES.take(pa.array(rows["page"][has_page])), has_page),
             "search_query": spread(_QUERIES.take(pa.array(rows["query"][has_query])), has_query),
-            "results_count": pa.array(rows["results"], pa.int32(), mask=~has_query),
+            "results_count": fixed(rows["results"], pa.int32(), valid=has_query),
             "product_id": take_ids(self._product_ids, product, valid=has_product),
-            "category": category(product_category, CATEGORY_NAMES, valid=has_product),
+            # unknown products (a fault) show the category of a real one: the id is what is wrong
+            "category": category(
+                np.take(world.product_category, product, mode="clip"), CATEGORY_NAMES, valid=has_product
+            ),
             "unit_price": money(rows["unit_price"], valid=rows["price_shown"]),
-            "quantity": pa.array(rows["quantity"], pa.int32(), mask=~is_cart),
+            "quantity": fixed(rows["quantity"], pa.int32(), valid=is_cart),
             "order_id": hex_ids(
-                _counters(rows["chunk"][has_order], order[has_order]), salt=self._salt + 3, valid=has_order
+                _counters(chunk[has_order], rows["order"][has_order]), salt=self._salt + 3, valid=has_order
             ),
             "payment_method": category(
                 rows["payment"], [p.value for p in PAYMENTS], valid=rows["payment"] >= 0
             ),
             "currency": category(np.zeros(n, np.int32), ["USD"], valid=has_order),
-            "items": pa.ListArray.from_arrays(pa.array(offsets), items, mask=pa.array(~is_purchase)),
+            "items": pa.ListArray.from_buffers(
+                EVENTS_SCHEMA.field("items").type,
+                n,
+                [pa.py_buffer(np.packbits(is_purchase, bitorder="little")), pa.py_buffer(offsets)],
+                children=[items],
+            ),
             "order_total": money(rows["order_total"], valid=has_order),
             "failure_reason": category(
                 rows["failure"], [f.value for f in FailureReason], valid=rows["failure"] >= 0
             ),
-            "email": spread(
-                world.customers.column("email").take(customer_take).combine_chunks(), is_customer
-            ),
+            "email": spread(world.customers.column("email").take(customers).combine_chunks(), is_customer),
             "customer_name": spread(
-                world.customers.column("name").take(customer_take).combine_chunks(), is_customer
+                world.customers.column("name").take(customers).combine_chunks(), is_customer
             ),
             "city": spread(pa.array(ALL_CITIES).take(pa.array(rows["city"][has_city])), has_city),
-            "age": pa.array(
-                np.where(is_customer, world.customer_age[np.maximum(customer_ref, 0)], 0), mask=~is_customer
+            "age": fixed(
+                np.take(world.customer_age, customer_ref, mode="clip"), pa.int16(), valid=is_customer
             ),
-            "registered_at": timestamps(rows["registered_us"], valid=customer_ref >= 0),
+            "registered_at": timestamps(rows["registered_us"], valid=is_customer),
             "product_name": nulls(n, pa.string()),
             "sku": nulls(n, pa.string()),
             "brand": nulls(n, EVENTS_SCHEMA.field("brand").type),
             "price": money(rows["price_cents"], valid=is_update),
             "cost": nulls(n, EVENTS_SCHEMA.field("cost").type),
-            "inventory": pa.array(rows["inventory"].astype(np.int32), mask=~is_update),
-            "rating": pa.array(rows["rating"], pa.float32(), mask=~is_update),
+            "inventory": fixed(rows["inventory"], pa.int32(), valid=is_update),
+            "rating": fixed(rows["rating"], pa.float32(), valid=is_update),
         }
         return pa.table([columns[f.name] for f in EVENTS_SCHEMA], schema=EVENTS_SCHEMA)
 
