@@ -52,6 +52,7 @@ from shopstream.generator.visits import (
     PAYMENTS,
     QUERIES,
     Visits,
+    ranges,
     simulate_visits,
 )
 from shopstream.generator.world import (
@@ -573,7 +574,7 @@ class Simulator:
         has_product = product >= 0
         purchases = np.flatnonzero(etype == CODE["purchase"])  # a purchase whose type was garbled has none
         line_count = rows["line_count"][purchases]
-        line = _ranges(rows["line_start"][purchases], line_count)
+        line = ranges(rows["line_start"][purchases], line_count)
         items = pa.StructArray.from_arrays(
             [
                 take_ids(world.product_ids, lines["product"][line]),
@@ -768,25 +769,6 @@ def stable_order(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     return order
 
 
-def _ranges(starts: npt.NDArray[np.int64], counts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Concatenation of ``range(start, start + count)`` for every pair, without a loop.
-
-    >>> _ranges(np.array([5, 0]), np.array([2, 3])).tolist()
-    [5, 6, 0, 1, 2]
-    """
-    counts = counts.astype(np.int64)
-    total = int(counts.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    ends = np.cumsum(counts)
-    result = (
-        np.arange(total, dtype=np.int64)
-        - np.repeat(ends - counts, counts)
-        + np.repeat(starts.astype(np.int64), counts)
-    )
-    return result
-
-
 _ROW_DEFAULTS: dict[str, tuple[type[np.generic], int | float | bool]] = {
     "event_type": (np.int8, -1),
     "ts": (np.int64, 0),
@@ -829,7 +811,7 @@ def _sales(visits: Visits, rows: dict[str, npt.NDArray[Any]]) -> _Sales:
     purchase_rows = np.flatnonzero(rows["event_type"] == CODE["purchase"])
     order = rows["order"][purchase_rows]
     counts = visits.order_line_count[order]
-    line = _ranges(visits.order_line_start[order], counts)
+    line = ranges(visits.order_line_start[order], counts)
     return _Sales(
         product=visits.line_product[line].astype(np.int64),
         quantity=visits.line_quantity[line].astype(np.int64),
@@ -895,7 +877,7 @@ class _Rows:
             return _Rows(columns, self.lines)
         count = columns["line_count"]
         with_lines = np.flatnonzero(count)
-        used = _ranges(columns["line_start"][with_lines], count[with_lines])
+        used = ranges(columns["line_start"][with_lines], count[with_lines])
         columns["line_start"] = (np.cumsum(count) - count).astype(np.int32)
         return _Rows(columns, {name: values[used] for name, values in self.lines.items()})
 
