@@ -41,10 +41,12 @@ def splitmix64(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     collide.
     """
     z = values + np.uint64(0x9E3779B97F4A7C15)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    result: npt.NDArray[np.uint64] = z ^ (z >> np.uint64(31))
-    return result
+    z ^= z >> np.uint64(30)  # in place: a temporary less per step
+    z *= np.uint64(0xBF58476D1CE4E5B9)
+    z ^= z >> np.uint64(27)
+    z *= np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
+    return z
 
 
 def _strings_from_matrix(
@@ -57,13 +59,30 @@ def _strings_from_matrix(
     """
     rows, width = chars.shape
     data = pa.py_buffer(np.ascontiguousarray(chars))
+    offsets = np.arange(0, (rows + 1) * width, width, dtype=np.int32)
     if valid is None:
-        offsets = np.arange(0, (rows + 1) * width, width, dtype=np.int32)
         return pa.Array.from_buffers(pa.string(), rows, [None, pa.py_buffer(offsets), data])
-    offsets = np.zeros(len(valid) + 1, dtype=np.int32)
-    np.cumsum(valid, out=offsets[1:])
-    offsets *= width
+    offsets = _spread_offsets(offsets, valid)
     return pa.Array.from_buffers(pa.string(), len(valid), [_validity(valid), pa.py_buffer(offsets), data])
+
+
+def _spread_offsets(offsets: npt.NDArray[np.int32], valid: npt.NDArray[np.bool_]) -> npt.NDArray[np.int32]:
+    """Offsets of a string column whose valid slots hold, in order, the strings ``offsets``
+    delimits, and whose other slots are empty.
+
+    >>> _spread_offsets(np.array([0, 2, 5], np.int32), np.array([False, True, False, True])).tolist()
+    [0, 0, 2, 2, 5]
+    """
+    where = np.flatnonzero(valid)
+    if len(where) * 8 < len(valid):
+        # sparse: each offset repeats until the next valid slot (cheaper than a cumsum)
+        repeated: npt.NDArray[np.int32] = np.repeat(offsets, np.diff(where, prepend=-1, append=len(valid)))
+        return repeated
+    spread = np.zeros(len(valid) + 1, dtype=np.int32)
+    spread[where + 1] = np.diff(offsets)  # each slot's length
+    np.cumsum(spread, out=spread)
+    spread += offsets[0] if len(offsets) else 0
+    return spread
 
 
 def spread(values: pa.Array, valid: npt.NDArray[np.bool_]) -> pa.Array:
@@ -76,10 +95,7 @@ def spread(values: pa.Array, valid: npt.NDArray[np.bool_]) -> pa.Array:
     offsets_in = np.frombuffer(values.buffers()[1], dtype=np.int32)[
         values.offset : values.offset + len(values) + 1
     ]
-    offsets = np.zeros(len(valid) + 1, dtype=np.int32)
-    offsets[np.flatnonzero(valid) + 1] = np.diff(offsets_in)  # each slot's length
-    np.cumsum(offsets, out=offsets)
-    offsets += offsets_in[0] if len(offsets_in) else 0
+    offsets = _spread_offsets(offsets_in, valid)
     data = values.buffers()[2] if len(values) else pa.py_buffer(b"")
     return pa.Array.from_buffers(pa.string(), len(valid), [_validity(valid), pa.py_buffer(offsets), data])
 
@@ -150,9 +166,17 @@ def nulls(n: int, type_: pa.DataType) -> pa.Array:
 def money(cents: npt.NDArray[np.int64], valid: npt.NDArray[np.bool_] | None = None) -> pa.Array:
     """``decimal128(18, 2)`` from integer cents, built directly from the 16-byte layout."""
     n = len(cents)
-    words = np.empty((n, 2), dtype=np.int64)
-    words[:, 0] = cents
-    words[:, 1] = cents >> 63  # sign extension into the high word
+    where = None if valid is None else np.flatnonzero(valid)
+    if where is not None and len(where) * 8 < n:
+        # sparse: zeroed memory (untouched pages cost nothing) with the few values written in
+        words = np.zeros((n, 2), dtype=np.int64)
+        values = cents[where]
+        words[where, 0] = values
+        words[where, 1] = values >> 63
+    else:
+        words = np.empty((n, 2), dtype=np.int64)
+        words[:, 0] = cents
+        words[:, 1] = cents >> 63  # sign extension into the high word
     return pa.Array.from_buffers(MONEY, n, [_validity(valid), pa.py_buffer(words)])
 
 
@@ -175,9 +199,9 @@ def category(
     codes: npt.NDArray[np.integer], values: Sequence[str], valid: npt.NDArray[np.bool_] | None = None
 ) -> pa.Array:
     """A dictionary-encoded column: ``codes`` index into ``values``."""
-    return pa.DictionaryArray.from_arrays(
-        fixed(codes, pa.int32(), valid), pa.array(list(values), pa.string())
-    )
+    indices = fixed(codes, pa.int32(), valid)
+    # safe=False skips a bounds check of every code: the simulator's codes come from ``values``
+    return pa.DictionaryArray.from_arrays(indices, pa.array(list(values), pa.string()), safe=False)
 
 
 def timestamps(micros: npt.NDArray[np.int64], valid: npt.NDArray[np.bool_] | None = None) -> pa.Array:
