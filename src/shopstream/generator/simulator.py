@@ -350,7 +350,7 @@ class Simulator:
         self, parts: list[_Rows], part: _Chunk, due: npt.NDArray[np.int64], offset: int, cut_us: int
     ) -> GeneratedBatch:
         """The batch of the rows now due (indexes into ``parts`` stacked), as Arrow."""
-        now = _Rows.concat(parts).take(due)
+        now = _Rows.gather(parts, due, without=frozenset({"emit"}))
         bot_rows = now.columns["bot"]
         present = np.unique(_counters(now.columns["chunk"][bot_rows], now.columns["visit"][bot_rows]))
         bot = np.isin(part.bot_counter, present)
@@ -872,9 +872,14 @@ class _Rows:
 
     def take(self, index: npt.NDArray[np.integer]) -> _Rows:
         """The rows at ``index``, with only the lines they use (renumbered)."""
-        columns = {name: values[index] for name, values in self.columns.items()}
-        if "line_count" not in columns:
-            return _Rows(columns, self.lines)
+        columns = {name: np.take(values, index) for name, values in self.columns.items()}
+        return _Rows(columns, self.lines)._used_lines()
+
+    def _used_lines(self) -> _Rows:
+        """These rows with only the order lines they point at, renumbered."""
+        if "line_count" not in self.columns:
+            return self
+        columns = dict(self.columns)
         count = columns["line_count"]
         with_lines = np.flatnonzero(count)
         used = ranges(columns["line_start"][with_lines], count[with_lines])
@@ -882,27 +887,38 @@ class _Rows:
         return _Rows(columns, {name: values[used] for name, values in self.lines.items()})
 
     @staticmethod
-    def gather(parts: list[_Rows], index: npt.NDArray[np.int64]) -> _Rows:
-        """The rows at ``index`` of ``parts`` stacked, without stacking them (for few rows)."""
-        bounds = np.cumsum([0] + [p.size for p in parts])
-        which = np.searchsorted(bounds, index, side="right") - 1
-        by_part = np.argsort(which, kind="stable")
-        picked = _Rows.concat([p.take(index[which == i] - bounds[i]) for i, p in enumerate(parts)])
-        return picked.take(np.argsort(by_part))
+    def gather(
+        parts: list[_Rows], index: npt.NDArray[np.int64], without: frozenset[str] = frozenset()
+    ) -> _Rows:
+        """The rows at ``index`` of ``parts`` stacked, but the columns in ``without``.
 
-    @staticmethod
-    def concat(parts: list[_Rows]) -> _Rows:
-        """Row sets stacked; a column a part lacks takes its default there."""
+        A column that only small parts have (customer and catalogue fields) is filled in
+        from those parts alone rather than stacked in full; elsewhere it takes its default.
+        """
+        sizes = np.array([p.size for p in parts])
+        bounds = np.concatenate([[0], np.cumsum(sizes)])
         line_base = np.cumsum([0] + [len(p.lines["product"]) for p in parts])
+        picked_rows: list[npt.NDArray[np.int64]] = []  # per part: where its rows are in index
         columns = {}
         for name, (dtype, default) in _ROW_DEFAULTS.items():
-            pieces = []
-            for i, p in enumerate(parts):
-                if name in p.columns:
-                    values = p.columns[name]
-                    pieces.append(values + line_base[i] if name == "line_start" else values)
-                else:
-                    pieces.append(np.full(p.size, default, dtype))
-            columns[name] = np.concatenate(pieces).astype(dtype, copy=False)
+            if name in without:
+                continue
+            pieces = [p.columns.get(name) for p in parts]
+            if name == "line_start":  # into the stacked lines
+                pieces = [None if c is None else c + line_base[i] for i, c in enumerate(pieces)]
+            if sum(sizes[i] for i, piece in enumerate(pieces) if piece is not None) * 8 < bounds[-1]:
+                if not picked_rows:
+                    which = np.searchsorted(bounds, index, side="right") - 1
+                    picked_rows = [np.flatnonzero(which == i) for i in range(len(parts))]
+                column = np.full(len(index), default, dtype)
+                for i, piece in enumerate(pieces):
+                    if piece is not None:
+                        column[picked_rows[i]] = piece[index[picked_rows[i]] - bounds[i]]
+            else:
+                stacked = [
+                    np.full(sizes[i], default, dtype) if c is None else c for i, c in enumerate(pieces)
+                ]
+                column = np.take(np.concatenate(stacked).astype(dtype, copy=False), index)
+            columns[name] = column
         lines = {name: np.concatenate([p.lines[name] for p in parts]) for name in parts[0].lines}
-        return _Rows(columns, lines)
+        return _Rows(columns, lines)._used_lines()
