@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Literal
 
@@ -158,13 +158,18 @@ def write_table(table: pa.Table, path: Path, fmt: Format) -> None:
     connection.close()
 
 
-def _released(batch: GeneratedBatch) -> Iterator[GeneratedBatch]:
-    """Live mode: the batch cut into the slices the wall clock has reached, in time."""
+def _released(batch: GeneratedBatch, lag_us: int) -> Iterator[GeneratedBatch]:
+    """Live mode: the batch cut into the slices the wall clock has reached, in time.
+
+    The feed starts at a whole minute, ``lag_us`` before the run did: events are released
+    that long after their time, so the feed follows the clock from its first event on
+    rather than writing the minute so far at once.
+    """
     ts = batch.events.column("event_ts").cast(pa.int64()).fill_null(0).to_numpy()
     release = np.maximum.accumulate(ts) if len(ts) else ts
     done = 0
     while done < len(ts):
-        now_us = int(time.time() * 1_000_000)
+        now_us = int(time.time() * 1_000_000) - lag_us
         ready = int(np.searchsorted(release, now_us, side="right"))
         if ready > done:
             events = batch.events.slice(done, ready - done)
@@ -205,12 +210,15 @@ def generate_files(
         raise GeneratorError("give exactly one of --events N or --days D")
     if (events is not None and events <= 0) or (days is not None and days <= 0):
         raise GeneratorError("--events and --days must be positive")
+    lag_us = 0
     if rate is not None:
         if rate <= 0:
             raise GeneratorError("--rate must be a positive number of events per second")
         if fmt == "parquet":
             raise GeneratorError("live mode appends as events happen: use --format jsonl or csv with --rate")
-        now = datetime.now(UTC).replace(second=0, microsecond=0)
+        started_at = datetime.now(UTC)
+        now = started_at.replace(second=0, microsecond=0)
+        lag_us = (started_at - now) // timedelta(microseconds=1)
         visits_per_day = max(1, round(rate * 86_400 / EVENTS_PER_VISIT))
         settings = settings.model_copy(update={"start": now, "sessions_per_day": visits_per_day})
     format_: Format = fmt
@@ -232,7 +240,7 @@ def generate_files(
     labels: list[pa.Table] = []
     batches: Iterator[GeneratedBatch] = simulator.batches(events=events, days=days)
     if rate is not None:
-        batches = (piece for batch in batches for piece in _released(batch))
+        batches = (piece for batch in batches for piece in _released(batch, lag_us))
     if format_ == "parquet":
         writer = pq.ParquetWriter(events_path, EVENTS_SCHEMA)
         try:

@@ -34,8 +34,10 @@ from shopstream.generator.calendar import INCIDENTS, MICROS_PER_MINUTE, MINUTES_
 from shopstream.generator.columns import (
     category,
     digit_matrix,
+    fixed,
     hex_ids,
     money,
+    nulls,
     splitmix64_scalar,
     spread,
     take_ids,
@@ -50,6 +52,7 @@ from shopstream.generator.visits import (
     PAYMENTS,
     QUERIES,
     Visits,
+    ranges,
     simulate_visits,
 )
 from shopstream.generator.world import (
@@ -68,6 +71,8 @@ EVENT_TYPE_VALUES = tuple(t.value for t in EVENT_TYPES) + BOGUS_EVENT_TYPES
 ALL_CITIES = tuple(city for c in COUNTRIES for city in c[4])
 _PAGES, _QUERIES = pa.array(PAGES), pa.array(QUERIES)
 MISSABLE = ("event_ts", "session_id", "channel", "country")
+_MISSABLE_CODE = {"session_id": "visit", "channel": "channel", "country": "country"}
+"""The row column whose -1 makes a missable field null anyway."""
 _CHUNK_MINUTES = (1, 2, 5, 10, 15, 30, 60, 120, 180, 240, 360, 480, 720, 1440)
 _EVENTS_PER_VISIT = 9.0
 _CHUNK_TARGET_EVENTS = 400_000
@@ -228,16 +233,13 @@ class Simulator:
         stock = _StockState(
             np.zeros(self.world.n_products, np.int64), np.zeros(self.world.n_products, np.int64)
         )
-        # held-back rows of the previous chunk: their emit and event times, and (from the
-        # previous build task) the rows themselves
-        pending_emit = np.zeros(0, np.int64)
-        pending_ts = np.zeros(0, np.int64)
-        previous: Future[tuple[GeneratedBatch, _Rows]] | None = None
+        # rows of earlier chunks held back because they reach the feed later
+        pending: list[_Rows] = []
         emitted = 0
         with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
             simulated: deque[Future[_Chunk]] = deque()
             next_chunk = 0
-            built: deque[Future[tuple[GeneratedBatch, _Rows]]] = deque()
+            built: deque[Future[GeneratedBatch]] = deque()
             chunk = 0
             try:
                 while True:
@@ -251,13 +253,10 @@ class Simulator:
                     cut_us = end_us if (final and end_us is not None) else chunk_end_us
                     part = simulated.popleft().result()
                     stock_rows = self._stock_chunk(chunk, minute, part.sales, stock)
-                    emit = np.concatenate(
-                        [pending_emit, *(p.columns["emit"] for p in part.parts), stock_rows.columns["emit"]]
-                    )
-                    ts = np.concatenate(
-                        [pending_ts, *(p.columns["ts"] for p in part.parts), stock_rows.columns["ts"]]
-                    )
-                    order = np.argsort(emit, kind="stable")
+                    parts = [*pending, *part.parts, stock_rows]
+                    emit = np.concatenate([p.columns["emit"] for p in parts])
+                    ts = np.concatenate([p.columns["ts"] for p in parts])
+                    order = stable_order(emit)
                     if final and end_us is not None:
                         # the end of a --days run: what is still held back is flushed as late
                         # arrivals, and events of visits that run past the end are not part of it
@@ -267,18 +266,15 @@ class Simulator:
                         due, held = order[:split], order[split:]
                     if events is not None and emitted + len(due) >= events:
                         due, final = due[: events - emitted], True
-                    built.append(
-                        pool.submit(self._build, previous, part, stock_rows, due, held, emitted, cut_us)
-                    )
-                    previous = built[-1]
-                    pending_emit, pending_ts = emit[held], ts[held]
+                    built.append(pool.submit(self._build, parts, part, due, emitted, cut_us))
+                    pending = [_Rows.gather(parts, held)]
                     emitted += len(due)
                     chunk += 1
                     if len(built) > 1 or final:
-                        yield built.popleft().result()[0]
+                        yield built.popleft().result()
                     if final:
                         while built:
-                            yield built.popleft().result()[0]
+                            yield built.popleft().result()
                         return
             finally:
                 for future in simulated:
@@ -293,25 +289,23 @@ class Simulator:
         visit_columns = _visit_rows(visits)
         sales = _sales(visits, visit_columns)
         customer_columns = self._customer_rows(rng, minute, visits.n_visits)
-        high = np.uint64(chunk) << np.uint64(32)
         first = 0
         for columns in (visit_columns, customer_columns):
             n = len(columns["ts"])
-            columns["event_counter"] = high | (np.uint64(first) + np.arange(n, dtype=np.uint64))
-            columns["session_counter"] = high | np.maximum(columns["visit"], 0).astype(np.uint64)
+            columns["chunk"] = np.full(n, chunk, np.int32)
+            columns["row"] = np.arange(first, first + n, dtype=np.uint32)
             columns["kind"] = np.full(n, -1, np.int8)
-            columns["detail"] = np.full(n, -1, np.int16)
+            columns["detail"] = np.full(n, -1, np.int8)
             first += n
-        columns = visit_columns
-        columns["order_counter"] = high | np.maximum(columns["order"], 0).astype(np.uint64)
-        is_purchase = (columns["event_type"] == CODE["purchase"]) & (columns["order"] >= 0)
-        safe_order = np.maximum(columns["order"], 0)
-        columns["line_count"] = np.where(
-            is_purchase, visits.order_line_count[safe_order] if visits.order_line_count.size else 0, 0
-        )
-        columns["line_start"] = np.where(
-            is_purchase, visits.order_line_start[safe_order] if visits.order_line_start.size else 0, 0
-        )
+        columns, n = visit_columns, len(visit_columns["ts"])
+        # only purchases point at order lines (every purchase has an order at this point)
+        purchases = np.flatnonzero(columns["event_type"] == CODE["purchase"])
+        for name, per_order in (
+            ("line_count", visits.order_line_count),
+            ("line_start", visits.order_line_start),
+        ):
+            columns[name] = np.zeros(n, np.int32)
+            columns[name][purchases] = per_order[columns["order"][purchases]]
         lines: dict[str, npt.NDArray[Any]] = {
             "product": visits.line_product,
             "quantity": visits.line_quantity,
@@ -334,7 +328,7 @@ class Simulator:
         return _Chunk(
             parts=parts,
             sales=sales,
-            bot_counter=high | bots.astype(np.uint64),
+            bot_counter=_counters(np.full(len(bots), chunk), bots),
             bot_start_us=visits.visit_start_us[bots],
             bot_events=visits.visit_events[bots],
             incidents=visits.incidents,
@@ -345,28 +339,20 @@ class Simulator:
         rng = np.random.default_rng([self.settings.seed, 4, minute])
         columns = self._stock_rows(rng, minute, sales, stock)
         n = len(columns["ts"])
-        high = np.uint64(chunk) << np.uint64(32)
-        columns["event_counter"] = high | (np.uint64(1 << 31) + np.arange(n, dtype=np.uint64))
+        columns["chunk"] = np.full(n, chunk, np.int32)
+        columns["row"] = np.arange(1 << 31, (1 << 31) + n, dtype=np.uint32)  # apart from the visit rows
         columns["emit"] = _arrival(rng, columns["ts"])
         columns["kind"] = np.full(n, -1, np.int8)
         self._catalogue_anomalies(rng, columns)
         return _Rows(columns, _no_lines())
 
     def _build(
-        self,
-        previous: Future[tuple[GeneratedBatch, _Rows]] | None,
-        part: _Chunk,
-        stock_rows: _Rows,
-        due: npt.NDArray[np.int64],
-        held: npt.NDArray[np.int64],
-        offset: int,
-        cut_us: int,
-    ) -> tuple[GeneratedBatch, _Rows]:
-        """The batch of the rows now due, as Arrow, and the rows held back for later."""
-        held_back = [] if previous is None else [previous.result()[1]]
-        rows = _Rows.concat([*held_back, *part.parts, stock_rows])
-        now = rows.take(due)
-        present = np.unique(now.columns["session_counter"][now.columns["bot"]])
+        self, parts: list[_Rows], part: _Chunk, due: npt.NDArray[np.int64], offset: int, cut_us: int
+    ) -> GeneratedBatch:
+        """The batch of the rows now due (indexes into ``parts`` stacked), as Arrow."""
+        now = _Rows.gather(parts, due, without=frozenset({"emit"}))
+        bot_rows = now.columns["bot"]
+        present = np.unique(_counters(now.columns["chunk"][bot_rows], now.columns["visit"][bot_rows]))
         bot = np.isin(part.bot_counter, present)
         bot_labels = pa.table(
             {
@@ -376,7 +362,7 @@ class Simulator:
                 "detail": pa.array([f"{k} events" for k in part.bot_events[bot]], pa.string()),
             }
         )
-        batch = self._emit(
+        return self._emit(
             offset,
             self._arrow(now),
             now.columns["kind"],
@@ -385,7 +371,6 @@ class Simulator:
             part.incidents,
             cut_us,
         )
-        return batch, rows.take(held)
 
     def _customer_rows(
         self, rng: np.random.Generator, minute: int, n_visits: int
@@ -540,24 +525,24 @@ class Simulator:
         rows["emit"] = _arrival(rng, rows["ts"])
         if rate <= 0:
             return
-        eligible = (
-            (rows["visit"] >= 0)
-            & ~rows["bot"]
-            & (rows["kind"] < 0)
-            & (rows["event_type"] != CODE["user_registered"])
-        )
         u = rng.random(n)
-        pick = np.where(eligible & (u < rate), (u / rate * len(FEED_FAULTS)).astype(np.int64), -1)
+        hit = np.flatnonzero(u < rate)  # look at eligibility on these few rows only
+        hit = hit[
+            (rows["visit"][hit] >= 0)
+            & ~rows["bot"][hit]
+            & (rows["kind"][hit] < 0)
+            & (rows["event_type"][hit] != CODE["user_registered"])
+        ]
+        pick = (u[hit] / rate * len(FEED_FAULTS)).astype(np.int64)
         allowed = [kind not in TEXT_FAULTS or self.text_faults for kind in FEED_FAULTS]
         for k, fault in enumerate(FEED_FAULTS):
-            chosen = pick == k
+            where = hit[pick == k]
             if fault is Anomaly.UNKNOWN_PRODUCT:
-                chosen &= rows["product"] >= 0
+                where = where[rows["product"][where] >= 0]
             if fault is Anomaly.UNKNOWN_CUSTOMER:
-                chosen &= rows["user"] >= 0
+                where = where[rows["user"][where] >= 0]
             if not allowed[k]:
                 continue
-            where = np.flatnonzero(chosen)
             rows["kind"][where] = _A[fault]
             if fault is Anomaly.MISSING_FIELD:
                 rows["detail"][where] = rng.integers(len(MISSABLE), size=len(where))
@@ -579,92 +564,98 @@ class Simulator:
         world, rows, lines = self.world, table.columns, table.lines
         n = table.size
         etype = rows["event_type"]
-        missing = np.full((len(MISSABLE), n), False)
-        is_missing = rows["kind"] == _A[Anomaly.MISSING_FIELD]
-        for k in range(len(MISSABLE)):
-            missing[k] = is_missing & (rows["detail"] == k)
+        # a missing field is a rare fault: clear it from the few rows that have one
+        missing = np.flatnonzero(rows["kind"] == _A[Anomaly.MISSING_FIELD])
+        present = {}
+        for k, name in enumerate(MISSABLE):
+            present[name] = np.ones(n, bool) if name == "event_ts" else rows[_MISSABLE_CODE[name]] >= 0
+            present[name][missing[rows["detail"][missing] == k]] = False
         product = rows["product"]
         has_product = product >= 0
-        known_product = np.clip(product, 0, world.n_products - 1)
-        product_category = np.where(has_product, world.product_category[known_product], 0)
-        order = rows["order"]
-        is_purchase = etype == CODE["purchase"]
-        line_count = np.where(
-            is_purchase, rows["line_count"], 0
-        )  # a purchase whose type was garbled has no items
-        line = _ranges(rows["line_start"], line_count)
+        purchases = np.flatnonzero(etype == CODE["purchase"])  # a purchase whose type was garbled has none
+        line_count = rows["line_count"][purchases]
+        line = ranges(rows["line_start"][purchases], line_count)
         items = pa.StructArray.from_arrays(
             [
                 take_ids(world.product_ids, lines["product"][line]),
-                pa.array(lines["quantity"][line], pa.int32()),
+                fixed(lines["quantity"][line], pa.int32()),
                 money(lines["price"][line]),
             ],
             fields=list(EVENTS_SCHEMA.field("items").type.value_type),
         )
-        offsets = np.concatenate([[0], np.cumsum(line_count)]).astype(np.int32)
-        is_cart = (
-            (etype == CODE["add_to_cart"])
-            | (etype == CODE["remove_from_cart"])
-            | (etype == CODE["update_cart"])
-        )
+        offsets = np.zeros(n + 1, np.int32)
+        offsets[purchases + 1] = line_count
+        np.cumsum(offsets, out=offsets)
+        is_purchase = np.zeros(n, bool)
+        is_purchase[purchases] = True
+        is_cart = (etype >= CODE["add_to_cart"]) & (etype <= CODE["update_cart"])
         is_update = etype == CODE["product_updated"]
-        has_order = order >= 0
+        has_order = rows["order"] >= 0
         customer_ref = rows["customer_ref"]
         is_customer = customer_ref >= 0
-        customer_take = pa.array(customer_ref[is_customer])
-        has_city = rows["city"] >= 0
-        has_page, has_query = rows["page"] >= 0, rows["query"] >= 0
+        customers = pa.array(customer_ref[is_customer])
+        has_city, has_page, has_query = rows["city"] >= 0, rows["page"] >= 0, rows["query"] >= 0
+        has_user = rows["user"] >= 0
+        chunk = rows["chunk"]
         columns = {
-            "event_id": hex_ids(rows["event_counter"], salt=self._salt + 1),
+            "event_id": hex_ids(_counters(chunk, rows["row"]), salt=self._salt + 1),
             "event_type": category(etype, EVENT_TYPE_VALUES),
-            "event_ts": timestamps(rows["ts"], valid=~missing[0]),
-            "received_ts": pa.nulls(n, TIMESTAMP),
-            "schema_version": pa.array(np.full(n, SCHEMA_VERSION, np.int16)),
-            "user_id": take_ids(self._customer_ids, rows["user"], valid=rows["user"] >= 0),
+            "event_ts": timestamps(rows["ts"], valid=present["event_ts"]),
+            "received_ts": nulls(n, TIMESTAMP),
+            "schema_version": fixed(np.full(n, SCHEMA_VERSION), pa.int16()),
+            "user_id": take_ids(self._customer_ids, rows["user"], valid=has_user),
             "session_id": hex_ids(
-                rows["session_counter"], salt=self._salt + 2, valid=(rows["visit"] >= 0) & ~missing[1]
+                _counters(chunk[present["session_id"]], rows["visit"][present["session_id"]]),
+                salt=self._salt + 2,
+                valid=present["session_id"],
             ),
-            "channel": category(
-                rows["channel"], [c.value for c in CHANNELS], valid=(rows["channel"] >= 0) & ~missing[2]
-            ),
+            "channel": category(rows["channel"], [c.value for c in CHANNELS], valid=present["channel"]),
             "store_id": take_ids(world.store_ids, rows["store"], valid=rows["store"] >= 0),
-            "country": category(rows["country"], COUNTRY_CODES, valid=(rows["country"] >= 0) & ~missing[3]),
+            "country": category(rows["country"], COUNTRY_CODES, valid=present["country"]),
             "device": category(rows["device"], [d.value for d in DEVICES], valid=rows["device"] >= 0),
             "page": spread(_PAGES.take(pa.array(rows["page"][has_page])), has_page),
             "search_query": spread(_QUERIES.take(pa.array(rows["query"][has_query])), has_query),
-            "results_count": pa.array(rows["results"], pa.int32(), mask=~has_query),
+            "results_count": fixed(rows["results"], pa.int32(), valid=has_query),
             "product_id": take_ids(self._product_ids, product, valid=has_product),
-            "category": category(product_category, CATEGORY_NAMES, valid=has_product),
+            # unknown products (a fault) show the category of a real one: the id is what is wrong
+            "category": category(
+                np.take(world.product_category, product, mode="clip"), CATEGORY_NAMES, valid=has_product
+            ),
             "unit_price": money(rows["unit_price"], valid=rows["price_shown"]),
-            "quantity": pa.array(rows["quantity"], pa.int32(), mask=~is_cart),
-            "order_id": hex_ids(rows["order_counter"], salt=self._salt + 3, valid=has_order),
+            "quantity": fixed(rows["quantity"], pa.int32(), valid=is_cart),
+            "order_id": hex_ids(
+                _counters(chunk[has_order], rows["order"][has_order]), salt=self._salt + 3, valid=has_order
+            ),
             "payment_method": category(
                 rows["payment"], [p.value for p in PAYMENTS], valid=rows["payment"] >= 0
             ),
             "currency": category(np.zeros(n, np.int32), ["USD"], valid=has_order),
-            "items": pa.ListArray.from_arrays(pa.array(offsets), items, mask=pa.array(~is_purchase)),
+            "items": pa.ListArray.from_buffers(
+                EVENTS_SCHEMA.field("items").type,
+                n,
+                [pa.py_buffer(np.packbits(is_purchase, bitorder="little")), pa.py_buffer(offsets)],
+                children=[items],
+            ),
             "order_total": money(rows["order_total"], valid=has_order),
             "failure_reason": category(
                 rows["failure"], [f.value for f in FailureReason], valid=rows["failure"] >= 0
             ),
-            "email": spread(
-                world.customers.column("email").take(customer_take).combine_chunks(), is_customer
-            ),
+            "email": spread(world.customers.column("email").take(customers).combine_chunks(), is_customer),
             "customer_name": spread(
-                world.customers.column("name").take(customer_take).combine_chunks(), is_customer
+                world.customers.column("name").take(customers).combine_chunks(), is_customer
             ),
             "city": spread(pa.array(ALL_CITIES).take(pa.array(rows["city"][has_city])), has_city),
-            "age": pa.array(
-                np.where(is_customer, world.customer_age[np.maximum(customer_ref, 0)], 0), mask=~is_customer
+            "age": fixed(
+                np.take(world.customer_age, customer_ref, mode="clip"), pa.int16(), valid=is_customer
             ),
-            "registered_at": timestamps(rows["registered_us"], valid=customer_ref >= 0),
-            "product_name": pa.nulls(n, pa.string()),
-            "sku": pa.nulls(n, pa.string()),
-            "brand": pa.nulls(n, EVENTS_SCHEMA.field("brand").type),
+            "registered_at": timestamps(rows["registered_us"], valid=is_customer),
+            "product_name": nulls(n, pa.string()),
+            "sku": nulls(n, pa.string()),
+            "brand": nulls(n, EVENTS_SCHEMA.field("brand").type),
             "price": money(rows["price_cents"], valid=is_update),
-            "cost": pa.nulls(n, EVENTS_SCHEMA.field("cost").type),
-            "inventory": pa.array(rows["inventory"].astype(np.int32), mask=~is_update),
-            "rating": pa.array(rows["rating"], pa.float32(), mask=~is_update),
+            "cost": nulls(n, EVENTS_SCHEMA.field("cost").type),
+            "inventory": fixed(rows["inventory"], pa.int32(), valid=is_update),
+            "rating": fixed(rows["rating"], pa.float32(), valid=is_update),
         }
         return pa.table([columns[f.name] for f in EVENTS_SCHEMA], schema=EVENTS_SCHEMA)
 
@@ -750,60 +741,68 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     )
 
 
-def _ranges(starts: npt.NDArray[np.int64], counts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Concatenation of ``range(start, start + count)`` for every pair, without a loop.
+def _counters(high: npt.NDArray[np.integer], low: npt.NDArray[np.integer]) -> npt.NDArray[np.uint64]:
+    """Ids' counters: the chunk in the high 32 bits, a row, visit or order within it in the low."""
+    counters: npt.NDArray[np.uint64] = (high.astype(np.uint64) << np.uint64(32)) | low.astype(np.uint64)
+    return counters
 
-    >>> _ranges(np.array([5, 0]), np.array([2, 3])).tolist()
-    [5, 6, 0, 1, 2]
+
+def stable_order(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """``np.argsort(values, kind="stable")``, faster: one sort of unique keys (value, index).
+
+    numpy's stable sort of int64 is a merge sort; packing the index into the low bits
+    makes every key distinct, so the much faster default sort gives the same order.
+
+    >>> stable_order(np.array([5, 3, 5, 1])).tolist()
+    [3, 1, 0, 2]
     """
-    counts = counts.astype(np.int64)
-    total = int(counts.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    ends = np.cumsum(counts)
-    result = (
-        np.arange(total, dtype=np.int64)
-        - np.repeat(ends - counts, counts)
-        + np.repeat(starts.astype(np.int64), counts)
-    )
-    return result
+    n = len(values)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    low = int(values.min())
+    index_bits = n.bit_length()
+    if (int(values.max()) - low).bit_length() + index_bits > 63:
+        return np.argsort(values, kind="stable")
+    keys = ((values - low) << index_bits) | np.arange(n)
+    keys.sort()
+    order: npt.NDArray[np.int64] = keys & ((1 << index_bits) - 1)
+    return order
 
 
 _ROW_DEFAULTS: dict[str, tuple[type[np.generic], int | float | bool]] = {
     "event_type": (np.int8, -1),
     "ts": (np.int64, 0),
-    "visit": (np.int64, -1),
-    "user": (np.int64, -1),
+    "visit": (np.int32, -1),
+    "user": (np.int32, -1),
     "channel": (np.int8, -1),
     "device": (np.int8, -1),
-    "country": (np.int16, -1),
-    "store": (np.int64, -1),
-    "page": (np.int16, -1),
+    "country": (np.int8, -1),
+    "store": (np.int16, -1),
+    "page": (np.int8, -1),
     "query": (np.int16, -1),
     "results": (np.int32, 0),
-    "product": (np.int64, -1),
+    "product": (np.int32, -1),
     "unit_price": (np.int64, 0),
     "price_shown": (np.bool_, False),
     "quantity": (np.int32, 0),
-    "order": (np.int64, -1),
+    "order": (np.int32, -1),
     "payment": (np.int8, -1),
     "failure": (np.int8, -1),
     "order_total": (np.int64, 0),
-    "customer_ref": (np.int64, -1),
-    "city": (np.int64, -1),
+    "customer_ref": (np.int32, -1),
+    "city": (np.int16, -1),
     "registered_us": (np.int64, 0),
     "price_cents": (np.int64, 0),
-    "inventory": (np.int64, 0),
+    "inventory": (np.int32, 0),
     "rating": (np.float32, 0.0),
     "bot": (np.bool_, False),
-    "event_counter": (np.uint64, 0),
-    "session_counter": (np.uint64, 0),
-    "order_counter": (np.uint64, 0),
-    "line_start": (np.int64, 0),
-    "line_count": (np.int64, 0),
+    "chunk": (np.int32, 0),
+    "row": (np.uint32, 0),
+    "line_start": (np.int32, 0),
+    "line_count": (np.int32, 0),
     "emit": (np.int64, 0),
     "kind": (np.int8, -1),
-    "detail": (np.int16, -1),
+    "detail": (np.int8, -1),
 }
 
 
@@ -812,7 +811,7 @@ def _sales(visits: Visits, rows: dict[str, npt.NDArray[Any]]) -> _Sales:
     purchase_rows = np.flatnonzero(rows["event_type"] == CODE["purchase"])
     order = rows["order"][purchase_rows]
     counts = visits.order_line_count[order]
-    line = _ranges(visits.order_line_start[order], counts)
+    line = ranges(visits.order_line_start[order], counts)
     return _Sales(
         product=visits.line_product[line].astype(np.int64),
         quantity=visits.line_quantity[line].astype(np.int64),
@@ -848,8 +847,13 @@ def _visit_rows(visits: Visits) -> dict[str, npt.NDArray[Any]]:
 def _arrival(rng: np.random.Generator, ts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """When events reach the feed: their time plus network jitter (mean 0.3 s), so nearby
     events arrive slightly out of order."""
-    jitter: npt.NDArray[np.int64] = rng.exponential(0.3 * MICROS, len(ts)).astype(np.int64)
+    jitter: npt.NDArray[np.int64] = _JITTER_TABLE[rng.integers(0, 1 << 16, len(ts), dtype=np.uint16)]
     return ts + jitter
+
+
+_JITTER_TABLE = np.sort(np.random.default_rng(0).exponential(0.3 * MICROS, 1 << 16)).astype(np.int64)
+"""Network jitter in microseconds (exponential, mean 0.3 s) as 65,536 quantiles: a table
+lookup is cheaper than an exponential draw."""
 
 
 def _no_lines() -> dict[str, npt.NDArray[Any]]:
@@ -873,27 +877,53 @@ class _Rows:
 
     def take(self, index: npt.NDArray[np.integer]) -> _Rows:
         """The rows at ``index``, with only the lines they use (renumbered)."""
-        columns = {name: values[index] for name, values in self.columns.items()}
-        if "line_count" not in columns:
-            return _Rows(columns, self.lines)
+        columns = {name: np.take(values, index) for name, values in self.columns.items()}
+        return _Rows(columns, self.lines)._used_lines()
+
+    def _used_lines(self) -> _Rows:
+        """These rows with only the order lines they point at, renumbered."""
+        if "line_count" not in self.columns:
+            return self
+        columns = dict(self.columns)
         count = columns["line_count"]
-        used = _ranges(columns["line_start"], count)
-        columns["line_start"] = np.cumsum(count) - count
+        with_lines = np.flatnonzero(count)
+        used = ranges(columns["line_start"][with_lines], count[with_lines])
+        columns["line_start"] = (np.cumsum(count) - count).astype(np.int32)
         return _Rows(columns, {name: values[used] for name, values in self.lines.items()})
 
     @staticmethod
-    def concat(parts: list[_Rows]) -> _Rows:
-        """Row sets stacked; a column a part lacks takes its default there."""
+    def gather(
+        parts: list[_Rows], index: npt.NDArray[np.int64], without: frozenset[str] = frozenset()
+    ) -> _Rows:
+        """The rows at ``index`` of ``parts`` stacked, but the columns in ``without``.
+
+        A column that only small parts have (customer and catalogue fields) is filled in
+        from those parts alone rather than stacked in full; elsewhere it takes its default.
+        """
+        sizes = np.array([p.size for p in parts])
+        bounds = np.concatenate([[0], np.cumsum(sizes)])
         line_base = np.cumsum([0] + [len(p.lines["product"]) for p in parts])
+        picked_rows: list[npt.NDArray[np.int64]] = []  # per part: where its rows are in index
         columns = {}
         for name, (dtype, default) in _ROW_DEFAULTS.items():
-            pieces = []
-            for i, p in enumerate(parts):
-                if name in p.columns:
-                    values = p.columns[name]
-                    pieces.append(values + line_base[i] if name == "line_start" else values)
-                else:
-                    pieces.append(np.full(p.size, default, dtype))
-            columns[name] = np.concatenate(pieces).astype(dtype, copy=False)
+            if name in without:
+                continue
+            pieces = [p.columns.get(name) for p in parts]
+            if name == "line_start":  # into the stacked lines
+                pieces = [None if c is None else c + line_base[i] for i, c in enumerate(pieces)]
+            if sum(sizes[i] for i, piece in enumerate(pieces) if piece is not None) * 8 < bounds[-1]:
+                if not picked_rows:
+                    which = np.searchsorted(bounds, index, side="right") - 1
+                    picked_rows = [np.flatnonzero(which == i) for i in range(len(parts))]
+                column = np.full(len(index), default, dtype)
+                for i, piece in enumerate(pieces):
+                    if piece is not None:
+                        column[picked_rows[i]] = piece[index[picked_rows[i]] - bounds[i]]
+            else:
+                stacked = [
+                    np.full(sizes[i], default, dtype) if c is None else c for i, c in enumerate(pieces)
+                ]
+                column = np.take(np.concatenate(stacked).astype(dtype, copy=False), index)
+            columns[name] = column
         lines = {name: np.concatenate([p.lines[name] for p in parts]) for name in parts[0].lines}
-        return _Rows(columns, lines)
+        return _Rows(columns, lines)._used_lines()

@@ -68,29 +68,29 @@ class Visits:
     visit_is_bot: npt.NDArray[np.bool_]
     visit_events: npt.NDArray[np.int64]
     # per event row
-    visit: npt.NDArray[np.int64]
+    visit: npt.NDArray[np.int32]
     event_type: npt.NDArray[np.int8]
     ts_us: npt.NDArray[np.int64]
-    user: npt.NDArray[np.int64]
+    user: npt.NDArray[np.int32]
     channel: npt.NDArray[np.int8]
     device: npt.NDArray[np.int8]
-    country: npt.NDArray[np.int16]
-    store: npt.NDArray[np.int64]
-    page: npt.NDArray[np.int16]
+    country: npt.NDArray[np.int8]
+    store: npt.NDArray[np.int16]
+    page: npt.NDArray[np.int8]
     query: npt.NDArray[np.int16]
     results: npt.NDArray[np.int32]
-    product: npt.NDArray[np.int64]
+    product: npt.NDArray[np.int32]
     unit_price_cents: npt.NDArray[np.int64]
     price_shown: npt.NDArray[np.bool_]
     quantity: npt.NDArray[np.int32]
-    order: npt.NDArray[np.int64]
+    order: npt.NDArray[np.int32]
     payment: npt.NDArray[np.int8]
     failure: npt.NDArray[np.int8]
     order_total_cents: npt.NDArray[np.int64]
     # per order (index = order number within the chunk): its lines
     order_line_start: npt.NDArray[np.int64]
     order_line_count: npt.NDArray[np.int64]
-    line_product: npt.NDArray[np.int64]
+    line_product: npt.NDArray[np.int32]
     line_quantity: npt.NDArray[np.int32]
     line_price_cents: npt.NDArray[np.int64]
     incidents: list[tuple[int, int, int, float, int]] = field(default_factory=list)
@@ -103,6 +103,25 @@ def _ranks(counts: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.ND
     starts = np.cumsum(counts) - counts
     rank = np.arange(len(group)) - np.repeat(starts, counts)
     return group, rank
+
+
+def ranges(starts: npt.NDArray[np.int64], counts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Concatenation of ``range(start, start + count)`` for every pair, without a loop.
+
+    >>> ranges(np.array([5, 0]), np.array([2, 3])).tolist()
+    [5, 6, 0, 1, 2]
+    """
+    counts = counts.astype(np.int64)
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    ends = np.cumsum(counts)
+    result = (
+        np.arange(total, dtype=np.int64)
+        - np.repeat(ends - counts, counts)
+        + np.repeat(starts.astype(np.int64), counts)
+    )
+    return result
 
 
 _TABLE_SIZE = 4096
@@ -131,6 +150,9 @@ _GAP_TABLE = np.sort(
     np.minimum(np.random.default_rng(0).lognormal(np.log(25.0), 0.9, 1 << 16), 900.0) * 1_000_000
 ).astype(np.int64)
 """Seconds between a human's events (median 25 s, capped at 15 min), as 65,536 quantiles."""
+_RESULTS_TABLE = np.sort(np.random.default_rng(0).poisson(40, 1 << 16)).astype(np.int32)
+"""Products a search returns (Poisson, mean 40), as 65,536 quantiles: a table lookup is
+cheaper than a Poisson draw."""
 
 
 def _minute_plans(
@@ -233,15 +255,15 @@ def simulate_visits(
     ).astype(np.int8)
     device[is_pos] = 5
     device[is_bot] = 0
-    known = np.where(is_pos, rng.random(n) < 0.4, rng.random(n) < funnel.login_rate) & ~is_bot
-    customer = sample_in_groups(
+    known = np.flatnonzero(np.where(is_pos, rng.random(n) < 0.4, rng.random(n) < funnel.login_rate) & ~is_bot)
+    customer = np.full(n, -1, dtype=np.int64)
+    customer[known] = sample_in_groups(
         rng,
-        v_country.astype(np.int64),
+        v_country[known].astype(np.int64),
         world.customer_by_country,
         world.customer_country_bounds,
         world.customer_activity_cdf,
     )
-    customer = np.where(known & (customer >= 0), customer, -1)
     not_yet = (customer >= 0) & (world.customer_registered_us[np.maximum(customer, 0)] > v_start)
     customer[not_yet] = -1
     interest = _choice(rng, CATEGORY_SHARE, n)
@@ -340,26 +362,31 @@ def simulate_visits(
         seg_start.append(offset.copy())
         offset += counts_of_segment
     total = int(visit_events.sum())
-    visit = np.repeat(np.arange(n), visit_events)
+    visit = np.repeat(np.arange(n, dtype=np.int32), visit_events)
     etype = np.empty(total, dtype=np.int8)
-    product = np.full(total, -1, dtype=np.int64)
+    product = np.full(total, -1, dtype=np.int32)
     quantity = np.zeros(total, dtype=np.int32)
-    page = np.full(total, -1, dtype=np.int16)
+    page = np.full(total, -1, dtype=np.int8)
     query = np.full(total, -1, dtype=np.int16)
     results = np.zeros(total, dtype=np.int32)
 
     # browsing (and bots)
+    # browsing rows come first in a visit, so each visit's are the rows base .. base + n_browse
     b_visit, b_rank = _ranks(n_browse)
-    rows = seg_start[0][b_visit] + b_rank
-    mix = np.where(is_bot[b_visit], _choice(rng, BOT_MIX, len(rows)), _choice(rng, BROWSE_MIX, len(rows)))
-    mix[(b_rank == 0) & ~is_bot[b_visit]] = 0
+    rows = np.take(base, b_visit) + b_rank
+    b_first = np.cumsum(n_browse) - n_browse  # each visit's first browsing row, within rows
+    mix = _choice(rng, BROWSE_MIX, len(rows))
+    bot_browse = ranges(b_first[is_bot], n_browse[is_bot])  # bots browse the whole visit
+    mix[bot_browse] = _choice(rng, BOT_MIX, len(bot_browse))
+    mix[b_first[(n_browse > 0) & ~is_bot]] = 0  # humans land on a page
     etype[rows] = np.array([CODE[EventType.PAGE_VIEW], CODE[EventType.PRODUCT_VIEW], CODE[EventType.SEARCH]])[
         mix
     ]
-    viewing = rows[mix == 1]
+    viewing = np.take(rows, np.flatnonzero(mix == 1))
     product[viewing] = _products_of(world, rng, interest[visit[viewing]], spread=0.25)
-    paging = rows[mix == 0]
-    landing = (b_rank[mix == 0] == 0) & (rng.random(len(paging)) < 0.5)
+    b_paging = np.flatnonzero(mix == 0)
+    paging = np.take(rows, b_paging)
+    landing = (np.take(b_rank, b_paging) == 0) & (rng.random(len(paging)) < 0.5)
     page[paging] = np.where(
         landing,
         0,
@@ -369,12 +396,12 @@ def simulate_visits(
             rng.integers(0, CATEGORY_PAGE, len(paging)),
         ),
     )
-    searching = rows[mix == 2]
+    searching = np.take(rows, np.flatnonzero(mix == 2))
     cat = interest[visit[searching]]
     query[searching] = _QUERY_BOUNDS[cat] + (
         rng.random(len(searching)) * (_QUERY_BOUNDS[cat + 1] - _QUERY_BOUNDS[cat])
     ).astype(np.int64)
-    results[searching] = rng.poisson(40, len(searching))
+    results[searching] = _RESULTS_TABLE[rng.integers(0, 1 << 16, len(searching), dtype=np.uint16)]
 
     # view-and-add pairs
     add_rank = np.arange(len(add_visit)) - add_first[add_visit]
@@ -402,32 +429,32 @@ def simulate_visits(
 
     # -- time: gaps within the visit ---------------------------------------------------
     gaps = _GAP_TABLE[rng.integers(0, 1 << 16, total, dtype=np.uint16)]
-    bot_rows = np.flatnonzero(is_bot[visit])
+    bot_rows = ranges(base[is_bot], visit_events[is_bot])
     gaps[bot_rows] = rng.integers(300_000, 2_500_000, len(bot_rows))
-    gaps[base[visit_events > 0]] = 0
     elapsed = np.cumsum(gaps)
-    elapsed -= np.repeat(elapsed[base[visit_events > 0]], visit_events[visit_events > 0])
-    ts_us = v_start[visit] + elapsed
+    # a visit's first event is at its start: take off what the gaps summed to before it
+    first_row = np.minimum(base, total - 1)
+    ts_us = np.take(v_start - np.take(elapsed, first_row), visit) + elapsed
 
     # -- prices as shown: catalogue price less the day's promotion ---------------------
-    has_product = product >= 0
-    safe_product = np.maximum(product, 0)
-    row_minute = np.clip((ts_us // MICROS_PER_MINUTE) - first_minute, 0, minutes - 1)
-    on_promo = (promo_category[row_minute] >= 0) & (
-        world.product_category[safe_product] == promo_category[row_minute]
+    priced = np.flatnonzero(product >= 0)
+    priced_product = np.take(product, priced)
+    row_minute = np.clip((np.take(ts_us, priced) // MICROS_PER_MINUTE) - first_minute, 0, minutes - 1)
+    row_promo = np.take(promo_category, row_minute)
+    catalogue_price = np.take(world.product_price_cents, priced_product)
+    unit_price = np.zeros(total, dtype=np.int64)
+    unit_price[priced] = np.where(
+        (row_promo >= 0) & (np.take(world.product_category, priced_product) == row_promo),
+        np.round(catalogue_price * (1 - np.take(promo_discount, row_minute))).astype(np.int64),
+        catalogue_price,
     )
-    shown = np.where(
-        on_promo,
-        np.round(world.product_price_cents[safe_product] * (1 - promo_discount[row_minute])).astype(np.int64),
-        world.product_price_cents[safe_product],
-    )
-    unit_price = np.where(has_product, shown, 0)
-    price_missing = (
-        has_product
-        & during(Incident.MISSING_PRICES)[visit]
-        & (rng.random(total) < 0.35 + 0.5 * v_strength[visit])
-    )
-    price_shown = has_product & ~price_missing
+    price_shown = np.zeros(total, dtype=bool)
+    price_shown[priced] = True
+    if during(Incident.MISSING_PRICES).any():
+        priced_visit = np.take(visit, priced)
+        price_shown[priced] = ~during(Incident.MISSING_PRICES)[priced_visit] | (
+            rng.random(len(priced)) >= 0.35 + 0.5 * v_strength[priced_visit]
+        )
 
     # -- orders: the kept cart lines (or the till's lines), priced as added ------------
     add_price = unit_price[view_rows + 1] if len(view_rows) else np.zeros(0, dtype=np.int64)
@@ -437,7 +464,7 @@ def simulate_visits(
     web_line = kept & has_order[add_visit]
     pos_price = world.product_price_cents[pos_product]
     line_visit = np.concatenate([add_visit[web_line], pos_visit])
-    line_product = np.concatenate([add_product[web_line], pos_product])
+    line_product = np.concatenate([add_product[web_line], pos_product]).astype(np.int32)
     line_quantity = np.concatenate([final_qty[web_line], _quantities(rng, len(pos_visit))]).astype(np.int32)
     line_price = np.concatenate([add_price[web_line], pos_price])
     line_order = order_of_visit[line_visit]
@@ -452,10 +479,11 @@ def simulate_visits(
         .round()
         .astype(np.int64)
     )
-    order = np.full(total, -1, dtype=np.int64)
+    order = np.full(total, -1, dtype=np.int32)
     order_rows = np.concatenate([ck_rows, fl_rows, pu_rows])
     order[order_rows] = order_of_visit[visit[order_rows]]
-    order_total_cents = np.where(order >= 0, order_total[np.maximum(order, 0)] if n_orders else 0, 0)
+    order_total_cents = np.zeros(total, dtype=np.int64)
+    order_total_cents[order_rows] = order_total[order[order_rows]]
     payment = np.full(total, -1, dtype=np.int8)
     paying = np.concatenate([fl_rows, pu_rows])
     method = _choice(rng, tuple(PAYMENT_SHARE.values()), n)
@@ -471,11 +499,10 @@ def simulate_visits(
     failure[fl_rows] = _choice(rng, (0.5, 0.25, 0.15, 0.1), len(fl_rows))
 
     # -- anonymous browsing before login ----------------------------------------------
-    user = customer[visit]
+    user = customer.astype(np.int32)[visit]
     late_login = (customer >= 0) & ~is_pos & (rng.random(n) < 0.3)
-    login_at = base + (rng.random(n) * np.maximum(n_browse, 1)).astype(np.int64)
-    anonymous_yet = late_login[visit] & (np.arange(total) < login_at[visit])
-    user = np.where(anonymous_yet, -1, user)
+    before_login = (rng.random(n) * np.maximum(n_browse, 1)).astype(np.int64)  # rows browsed anonymously
+    user[ranges(base[late_login], before_login[late_login])] = -1
 
     return Visits(
         n_visits=n,
@@ -488,8 +515,8 @@ def simulate_visits(
         user=user,
         channel=channel[visit],
         device=device[visit],
-        country=v_country[visit],
-        store=store[visit],
+        country=v_country.astype(np.int8)[visit],
+        store=store.astype(np.int16)[visit],
         page=page,
         query=query,
         results=results,
