@@ -52,6 +52,7 @@ from shopstream.generator.visits import (
     PAYMENTS,
     QUERIES,
     Visits,
+    groups,
     ranges,
     simulate_visits,
 )
@@ -815,7 +816,7 @@ def _sales(visits: Visits, rows: dict[str, npt.NDArray[Any]]) -> _Sales:
     return _Sales(
         product=visits.line_product[line].astype(np.int64),
         quantity=visits.line_quantity[line].astype(np.int64),
-        ts=np.repeat(rows["ts"][purchase_rows], counts),
+        ts=np.take(rows["ts"][purchase_rows], groups(counts)),
     )
 
 
