@@ -59,10 +59,15 @@ def _strings_from_matrix(
     """
     rows, width = chars.shape
     data = pa.py_buffer(np.ascontiguousarray(chars))
-    offsets = np.arange(0, (rows + 1) * width, width, dtype=np.int32)
     if valid is None:
+        offsets = np.arange(0, (rows + 1) * width, width, dtype=np.int32)
         return pa.Array.from_buffers(pa.string(), rows, [None, pa.py_buffer(offsets), data])
-    offsets = _spread_offsets(offsets, valid)
+    if rows * 8 < len(valid):
+        offsets = _spread_offsets(np.arange(0, (rows + 1) * width, width, dtype=np.int32), valid)
+    else:  # dense: the running count of valid slots, in width steps
+        offsets = np.zeros(len(valid) + 1, dtype=np.int32)
+        np.cumsum(valid, out=offsets[1:])
+        offsets *= width
     return pa.Array.from_buffers(pa.string(), len(valid), [_validity(valid), pa.py_buffer(offsets), data])
 
 

@@ -52,6 +52,7 @@ from shopstream.generator.visits import (
     PAYMENTS,
     QUERIES,
     Visits,
+    groups,
     ranges,
     simulate_visits,
 )
@@ -182,7 +183,8 @@ class _Chunk:
     parts: list[_Rows]
     """Visit rows, customer-event rows and re-sent duplicates, each in its own column set."""
     sales: _Sales
-    bot_counter: npt.NDArray[np.uint64]
+    chunk: int
+    bot_visit: npt.NDArray[np.int64]
     bot_start_us: npt.NDArray[np.int64]
     bot_events: npt.NDArray[np.int64]
     incidents: list[tuple[int, int, int, float, int]]
@@ -328,7 +330,8 @@ class Simulator:
         return _Chunk(
             parts=parts,
             sales=sales,
-            bot_counter=_counters(np.full(len(bots), chunk), bots),
+            chunk=chunk,
+            bot_visit=bots,
             bot_start_us=visits.visit_start_us[bots],
             bot_events=visits.visit_events[bots],
             incidents=visits.incidents,
@@ -351,15 +354,20 @@ class Simulator:
     ) -> GeneratedBatch:
         """The batch of the rows now due (indexes into ``parts`` stacked), as Arrow."""
         now = _Rows.gather(parts, due, without=frozenset({"emit"}))
-        bot_rows = now.columns["bot"]
-        present = np.unique(_counters(now.columns["chunk"][bot_rows], now.columns["visit"][bot_rows]))
-        bot = np.isin(part.bot_counter, present)
+        # the chunk's bots that have events in this batch (earlier chunks' were labelled before)
+        bot_rows = np.flatnonzero(now.columns["bot"])
+        bot_rows = bot_rows[now.columns["chunk"][bot_rows] == part.chunk]
+        seen = np.zeros(int(part.bot_visit.max(initial=-1)) + 1, bool)
+        seen[now.columns["visit"][bot_rows]] = True
+        bot = part.bot_visit[seen[part.bot_visit]]
         bot_labels = pa.table(
             {
-                "kind": pa.array([Anomaly.BOT_SESSION.value] * int(bot.sum()), pa.string()),
-                "entity_id": hex_ids(part.bot_counter[bot], salt=self._salt + 2),
-                "start_ts": timestamps(part.bot_start_us[bot]),
-                "detail": pa.array([f"{k} events" for k in part.bot_events[bot]], pa.string()),
+                "kind": pa.array([Anomaly.BOT_SESSION.value] * len(bot), pa.string()),
+                "entity_id": hex_ids(_counters(np.full(len(bot), part.chunk), bot), salt=self._salt + 2),
+                "start_ts": timestamps(part.bot_start_us[seen[part.bot_visit]]),
+                "detail": pa.array(
+                    [f"{k} events" for k in part.bot_events[seen[part.bot_visit]]], pa.string()
+                ),
             }
         )
         return self._emit(
@@ -815,7 +823,7 @@ def _sales(visits: Visits, rows: dict[str, npt.NDArray[Any]]) -> _Sales:
     return _Sales(
         product=visits.line_product[line].astype(np.int64),
         quantity=visits.line_quantity[line].astype(np.int64),
-        ts=np.repeat(rows["ts"][purchase_rows], counts),
+        ts=np.take(rows["ts"][purchase_rows], groups(counts)),
     )
 
 
@@ -888,7 +896,8 @@ class _Rows:
         count = columns["line_count"]
         with_lines = np.flatnonzero(count)
         used = ranges(columns["line_start"][with_lines], count[with_lines])
-        columns["line_start"] = (np.cumsum(count) - count).astype(np.int32)
+        columns["line_start"] = np.zeros(len(count), np.int32)  # renumbered where there are lines
+        columns["line_start"][with_lines] = np.cumsum(count[with_lines]) - count[with_lines]
         return _Rows(columns, {name: values[used] for name, values in self.lines.items()})
 
     @staticmethod

@@ -3,7 +3,7 @@
 A chunk of minutes gets Poisson visit counts per minute and country; each visit is
 then laid out as consecutive event rows in a fixed order of segments (browsing,
 view-and-add pairs, cart updates, removals, checkout, failed payment, purchase),
-with every segment filled for all visits at once through ``np.repeat`` offsets, so
+with every segment filled for all visits at once through repeated offsets, so
 there is no Python loop per visit or event. Bots, in-store (pos) sales and the
 ``flat`` preset use the same layout. The result is :class:`Visits`: numpy columns
 in visit-major order, plus the line items of every order.
@@ -97,30 +97,39 @@ class Visits:
     """(kind, start_us, end_us, strength, category) of incidents in this chunk."""
 
 
-def _ranks(counts: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+def groups(counts: npt.NDArray[np.integer]) -> npt.NDArray[np.int32]:
+    """For counts per group, the group of each member: ``np.repeat(np.arange(len(counts)), counts)``.
+
+    Made with a scatter and a cumulative sum instead, because ``np.repeat`` holds the
+    GIL and the chunks are simulated on threads.
+
+    >>> groups(np.array([2, 0, 1, 3])).tolist()
+    [0, 0, 2, 3, 3, 3]
+    """
+    first = np.cumsum(counts) - counts
+    members = np.flatnonzero(counts)
+    steps = np.zeros(int(first[-1] + counts[-1]) if len(counts) else 0, dtype=np.int32)
+    steps[first[members]] = np.diff(members, prepend=0)  # the group number rises at a group's first member
+    group: npt.NDArray[np.int32] = np.cumsum(steps, dtype=np.int32)
+    return group
+
+
+def _ranks(counts: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]:
     """For counts per group: the group of each member and its rank within the group."""
-    group = np.repeat(np.arange(len(counts)), counts)
-    starts = np.cumsum(counts) - counts
-    rank = np.arange(len(group)) - np.repeat(starts, counts)
+    group = groups(counts)
+    rank = np.arange(len(group)) - np.take(np.cumsum(counts) - counts, group)
     return group, rank
 
 
-def ranges(starts: npt.NDArray[np.int64], counts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+def ranges(starts: npt.NDArray[np.integer], counts: npt.NDArray[np.integer]) -> npt.NDArray[np.int64]:
     """Concatenation of ``range(start, start + count)`` for every pair, without a loop.
 
     >>> ranges(np.array([5, 0]), np.array([2, 3])).tolist()
     [5, 6, 0, 1, 2]
     """
-    counts = counts.astype(np.int64)
-    total = int(counts.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    ends = np.cumsum(counts)
-    result = (
-        np.arange(total, dtype=np.int64)
-        - np.repeat(ends - counts, counts)
-        + np.repeat(starts.astype(np.int64), counts)
-    )
+    group = groups(counts)
+    shift = starts.astype(np.int64) - (np.cumsum(counts) - counts)
+    result: npt.NDArray[np.int64] = np.arange(len(group)) + np.take(shift, group)
     return result
 
 
@@ -221,8 +230,8 @@ def simulate_visits(
     factor = np.where(incident == _INCIDENT_CODE[Incident.TRAFFIC_DROP], 0.08 + 0.17 * strength, factor)
     counts = rng.poisson(intensity * factor[:, None]).ravel()
     n = int(counts.sum())
-    cell = np.repeat(np.arange(len(counts)), counts)
-    v_minute = cell // len(COUNTRIES)
+    cell = groups(counts)
+    v_minute = (cell // len(COUNTRIES)).astype(np.int64)
     v_country = (cell % len(COUNTRIES)).astype(np.int16)
     v_start = (first_minute + v_minute) * MICROS_PER_MINUTE + (rng.random(n) * MICROS_PER_MINUTE).astype(
         np.int64
@@ -314,7 +323,7 @@ def simulate_visits(
     # cart adds: primaries plus bundle partners, right after the product that brought them
     primary_visit, _ = _ranks(n_primary)
     bundled = rng.random(len(primary_visit)) < funnel.bundle_rate
-    add_visit = np.repeat(primary_visit, 1 + bundled)
+    add_visit = np.take(primary_visit, groups(1 + bundled))
     is_partner = np.zeros(len(add_visit), dtype=bool)
     is_partner[np.cumsum(1 + bundled)[bundled] - 1] = True
     add_product = _products_of(world, rng, interest[add_visit], spread=0.1)
@@ -362,7 +371,7 @@ def simulate_visits(
         seg_start.append(offset.copy())
         offset += counts_of_segment
     total = int(visit_events.sum())
-    visit = np.repeat(np.arange(n, dtype=np.int32), visit_events)
+    visit = groups(visit_events)
     etype = np.empty(total, dtype=np.int8)
     product = np.full(total, -1, dtype=np.int32)
     quantity = np.zeros(total, dtype=np.int32)
