@@ -36,10 +36,12 @@ from shopstream.generator.columns import (
     digit_matrix,
     fixed,
     hex_ids,
+    hex_matrix,
     money,
     nulls,
     splitmix64_scalar,
     spread,
+    strings,
     take_ids,
     timestamps,
 )
@@ -499,7 +501,8 @@ class Simulator:
             return
         rows, lines = table.columns, table.lines
         etype, kind = rows["event_type"], rows["kind"]
-        purchases = np.flatnonzero((etype == CODE["purchase"]) & (rng.random(len(etype)) < rate))
+        purchases = np.flatnonzero(etype == CODE["purchase"])
+        purchases = purchases[rng.random(len(purchases)) < rate]
         line = rows["line_start"][purchases] + (
             rng.random(len(purchases)) * rows["line_count"][purchases]
         ).astype(np.int64)
@@ -612,11 +615,7 @@ class Simulator:
             "received_ts": nulls(n, TIMESTAMP),
             "schema_version": fixed(np.full(n, SCHEMA_VERSION), pa.int16()),
             "user_id": take_ids(self._customer_ids, rows["user"], valid=has_user),
-            "session_id": hex_ids(
-                _counters(chunk[present["session_id"]], rows["visit"][present["session_id"]]),
-                salt=self._salt + 2,
-                valid=present["session_id"],
-            ),
+            "session_id": self._session_ids(chunk, rows["visit"], present["session_id"]),
             "channel": category(rows["channel"], [c.value for c in CHANNELS], valid=present["channel"]),
             "store_id": take_ids(world.store_ids, rows["store"], valid=rows["store"] >= 0),
             "country": category(rows["country"], COUNTRY_CODES, valid=present["country"]),
@@ -666,6 +665,23 @@ class Simulator:
             "rating": fixed(rows["rating"], pa.float32(), valid=is_update),
         }
         return pa.table([columns[f.name] for f in EVENTS_SCHEMA], schema=EVENTS_SCHEMA)
+
+    def _session_ids(
+        self, chunk: npt.NDArray[np.int32], visit: npt.NDArray[np.int32], valid: npt.NDArray[np.bool_]
+    ) -> pa.Array:
+        """Session ids of the valid rows: each (chunk, visit) is hashed once, in a table over
+        the visits of the chunks present, and copied to its rows."""
+        rows = np.flatnonzero(valid)
+        chunk, visit = np.take(chunk, rows), np.take(visit, rows)
+        if len(rows) == 0:
+            return hex_ids(_counters(chunk, visit), salt=self._salt + 2, valid=valid)
+        first, width = int(chunk.min()), int(visit.max()) + 1
+        slots = (int(chunk.max()) - first + 1) * width
+        if slots > 2 * len(rows):  # many chunks, few rows each: hash row by row
+            return hex_ids(_counters(chunk, visit), salt=self._salt + 2, valid=valid)
+        slot = np.arange(slots)
+        table = hex_matrix(_counters(first + slot // width, slot % width), salt=self._salt + 2)
+        return strings(np.take(table, (chunk - first).astype(np.int64) * width + visit, axis=0), valid)
 
     def _emit(
         self,

@@ -550,13 +550,16 @@ def _products_of(
     world: World, rng: np.random.Generator, interest: npt.NDArray[np.int64], spread: float
 ) -> npt.NDArray[np.int64]:
     """Products by popularity, from the visit's category of interest (or, with ``spread``, any)."""
-    wander = rng.random(len(interest)) < spread
-    categories = np.where(wander, _choice(rng, CATEGORY_SHARE, len(interest)), interest)
-    start = world.product_table_bounds[categories]
-    size = world.product_table_bounds[categories + 1] - start
+    categories = interest.copy()
+    wander = np.flatnonzero(rng.random(len(interest)) < spread)
+    categories[wander] = _choice(rng, CATEGORY_SHARE, len(wander))
+    start = np.take(world.product_table_bounds, categories)
+    size = np.take(world.product_table_bounds, categories + 1) - start
     slot = start + (rng.random(len(interest)) * size).astype(np.int64)
-    picked = world.product_table[np.minimum(slot, len(world.product_table) - 1)]
-    return np.where(size > 0, picked, rng.integers(world.n_products, size=len(interest)))
+    picked: npt.NDArray[np.int64] = np.take(world.product_table, slot, mode="clip")
+    empty = np.flatnonzero(size == 0)  # a category without products (tiny catalogues): any product
+    picked[empty] = rng.integers(world.n_products, size=len(empty))
+    return picked
 
 
 def _quantities(rng: np.random.Generator, n: int) -> npt.NDArray[np.int32]:
