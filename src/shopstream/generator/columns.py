@@ -182,9 +182,10 @@ def money(cents: npt.NDArray[np.int64], valid: npt.NDArray[np.bool_] | None = No
         words[where, 0] = values
         words[where, 1] = values >> 63
     else:
-        words = np.empty((n, 2), dtype=np.int64)
+        words = np.zeros((n, 2), dtype=np.int64)
         words[:, 0] = cents
-        words[:, 1] = cents >> 63  # sign extension into the high word
+        if n and cents.min() < 0:
+            words[:, 1] = cents >> 63  # sign extension into the high word
     return pa.Array.from_buffers(MONEY, n, [_validity(valid), pa.py_buffer(words)])
 
 

@@ -137,21 +137,21 @@ _TABLE_SIZE = 4096
 
 
 @lru_cache(maxsize=64)
-def _share_table(shares: tuple[float, ...]) -> npt.NDArray[np.int64]:
+def _share_table(shares: tuple[float, ...]) -> npt.NDArray[np.int8]:
     """4096 slots, each holding an index in proportion to its share (a lookup-table sampler)."""
     cdf = np.cumsum(shares) / sum(shares)
-    table: npt.NDArray[np.int64] = np.minimum(
+    table: npt.NDArray[np.int8] = np.minimum(
         np.searchsorted(cdf, (np.arange(_TABLE_SIZE) + 0.5) / _TABLE_SIZE, side="right"), len(cdf) - 1
-    ).astype(np.int64)
+    ).astype(np.int8)  # a byte per draw: every share list here is short
     return table
 
 
 def _choice(
     rng: np.random.Generator, shares: tuple[float, ...] | npt.NDArray[np.float64], n: int
-) -> npt.NDArray[np.int64]:
+) -> npt.NDArray[np.int8]:
     """``n`` weighted draws of indexes, by table lookup (shares resolved to 1/4096)."""
     table = _share_table(tuple(float(x) for x in np.asarray(shares)))
-    picked: npt.NDArray[np.int64] = table[rng.integers(0, _TABLE_SIZE, n, dtype=np.int16)]
+    picked: npt.NDArray[np.int8] = np.take(table, rng.integers(0, _TABLE_SIZE, n, dtype=np.int16))
     return picked
 
 
@@ -380,7 +380,7 @@ def simulate_visits(
 
     # browsing: drawn for every row, then the later segments (few rows) write over theirs
     browse_codes = np.array([CODE[EventType.PAGE_VIEW], CODE[EventType.PRODUCT_VIEW], CODE[EventType.SEARCH]])
-    etype = browse_codes[_choice(rng, BROWSE_MIX, total)].astype(np.int8)
+    etype = np.take(browse_codes, _choice(rng, BROWSE_MIX, total))
     bot_rows = ranges(base[is_bot], visit_events[is_bot])  # bots only browse
     etype[bot_rows] = browse_codes[_choice(rng, BOT_MIX, len(bot_rows))]
     landing_rows = base[(n_browse > 0) & ~is_bot]  # humans land on a page
@@ -564,7 +564,7 @@ _SEGMENT_CODES = tuple(
 
 
 def _products_of(
-    world: World, rng: np.random.Generator, interest: npt.NDArray[np.int64], spread: float
+    world: World, rng: np.random.Generator, interest: npt.NDArray[np.integer], spread: float
 ) -> npt.NDArray[np.int64]:
     """Products by popularity, from the visit's category of interest (or, with ``spread``, any)."""
     categories = interest.copy()
