@@ -696,7 +696,6 @@ class Simulator:
         labelled = np.flatnonzero(kind >= 0)
         sub = rows.select(["event_id", "product_id", "order_id", "user_id"]).take(pa.array(labelled))
         k = kind[labelled]
-        names = np.array([a.value for a in ANOMALIES], dtype=object)[k]
         entity_column = {
             Anomaly.NEGATIVE_PRICE: "product_id",
             Anomaly.NEGATIVE_INVENTORY: "product_id",
@@ -711,15 +710,14 @@ class Simulator:
         for anomaly, column in entity_column.items():
             entity = pc.if_else(pa.array(k == _A[anomaly]), sub.column(column).combine_chunks(), entity)
         detail_codes = detail_code[labelled]
-        missing_column = np.array(MISSABLE, dtype=object)[np.maximum(detail_codes, 0)]
         detail = pc.if_else(
             pa.array((k == _A[Anomaly.MISSING_FIELD]) & (detail_codes >= 0)),
-            pa.array(missing_column, pa.string()),
+            pa.array(MISSABLE).take(pa.array(np.maximum(detail_codes, 0))),
             pa.scalar(None, pa.string()),
         )
         row_labels = pa.table(
             {
-                "kind": pa.array(names, pa.string()),
+                "kind": category(k, [a.value for a in ANOMALIES]).dictionary_decode(),
                 "event_id": sub.column("event_id"),
                 "entity_id": entity,
                 "position": pa.array(offset + labelled, pa.int64()),
