@@ -364,15 +364,14 @@ class Simulator:
         bot_rows = bot_rows[now.columns["chunk"][bot_rows] == part.chunk]
         seen = np.zeros(int(part.bot_visit.max(initial=-1)) + 1, bool)
         seen[now.columns["visit"][bot_rows]] = True
-        bot = part.bot_visit[seen[part.bot_visit]]
+        present = seen[part.bot_visit]
+        bot = part.bot_visit[present]
         bot_labels = pa.table(
             {
                 "kind": pa.array([Anomaly.BOT_SESSION.value] * len(bot), pa.string()),
                 "entity_id": hex_ids(_counters(np.full(len(bot), part.chunk), bot), salt=self._salt + 2),
-                "start_ts": timestamps(part.bot_start_us[seen[part.bot_visit]]),
-                "detail": pa.array(
-                    [f"{k} events" for k in part.bot_events[seen[part.bot_visit]]], pa.string()
-                ),
+                "start_ts": timestamps(part.bot_start_us[present]),
+                "detail": pa.array([f"{k} events" for k in part.bot_events[present]], pa.string()),
             }
         )
         return self._emit(
