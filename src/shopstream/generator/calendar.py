@@ -133,6 +133,8 @@ def visit_intensity(first_minute: int, minutes: int, sessions_per_day: float) ->
     daily = _HOURLY[low % 24] * (1 - frac) + _HOURLY[(low + 1) % 24] * frac
     day = (minute[:, None] + COUNTRY_UTC_OFFSET[None, :] * 60) // MINUTES_PER_DAY
     weekday = _WEEKDAY[(day + 3) % 7]  # 1970-01-01 was a Thursday
-    factor = daily * weekday * season(day)
+    first_day = int(day.min())
+    seasonal = season(np.arange(first_day, int(day.max()) + 1))  # once per day, not per minute
+    factor = daily * weekday * seasonal[day - first_day]
     result: npt.NDArray[np.float64] = factor * COUNTRY_SHARE[None, :] * (sessions_per_day / MINUTES_PER_DAY)
     return result

@@ -49,9 +49,7 @@ def splitmix64(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     return z
 
 
-def _strings_from_matrix(
-    chars: npt.NDArray[np.uint8], valid: npt.NDArray[np.bool_] | None = None
-) -> pa.Array:
+def strings(chars: npt.NDArray[np.uint8], valid: npt.NDArray[np.bool_] | None = None) -> pa.Array:
     """A string array from a fixed-width byte matrix.
 
     Without ``valid``, value i is row i. With it, the matrix holds one row per valid
@@ -110,10 +108,15 @@ def hex_ids(
 ) -> pa.Array:
     """16-character hex ids, unique per (salt, counter); with ``valid``, ``counters`` holds
     the valid slots' counters only and the other slots are null."""
+    return strings(hex_matrix(counters, salt), valid)
+
+
+def hex_matrix(counters: npt.NDArray[np.uint64], salt: int) -> npt.NDArray[np.uint8]:
+    """The ids of :func:`hex_ids` as rows of 16 bytes."""
     with np.errstate(over="ignore"):
         scrambled = splitmix64(counters.astype(np.uint64) ^ np.uint64(splitmix64_scalar(salt)))
     quads = _HEX_QUADS[scrambled.view(np.uint16)]
-    return _strings_from_matrix(quads.view(np.uint8).reshape(len(counters), 16), valid)
+    return quads.view(np.uint8).reshape(len(counters), 16)
 
 
 def _validity(valid: npt.NDArray[np.bool_] | None) -> pa.Buffer | None:
@@ -147,7 +150,7 @@ def take_ids(
     """Ids of the entities at ``index`` (rows of a prebuilt id matrix); null where not ``valid``."""
     if valid is not None:
         index = np.take(index, np.flatnonzero(valid))  # much faster than a boolean mask
-    return _strings_from_matrix(np.take(matrix, index, axis=0), valid)  # faster than matrix[index]
+    return strings(np.take(matrix, index, axis=0), valid)  # faster than matrix[index]
 
 
 def nulls(n: int, type_: pa.DataType) -> pa.Array:
@@ -179,9 +182,10 @@ def money(cents: npt.NDArray[np.int64], valid: npt.NDArray[np.bool_] | None = No
         words[where, 0] = values
         words[where, 1] = values >> 63
     else:
-        words = np.empty((n, 2), dtype=np.int64)
+        words = np.zeros((n, 2), dtype=np.int64)
         words[:, 0] = cents
-        words[:, 1] = cents >> 63  # sign extension into the high word
+        if n and cents.min() < 0:
+            words[:, 1] = cents >> 63  # sign extension into the high word
     return pa.Array.from_buffers(MONEY, n, [_validity(valid), pa.py_buffer(words)])
 
 

@@ -36,10 +36,12 @@ from shopstream.generator.columns import (
     digit_matrix,
     fixed,
     hex_ids,
+    hex_matrix,
     money,
     nulls,
     splitmix64_scalar,
     spread,
+    strings,
     take_ids,
     timestamps,
 )
@@ -74,9 +76,12 @@ _PAGES, _QUERIES = pa.array(PAGES), pa.array(QUERIES)
 MISSABLE = ("event_ts", "session_id", "channel", "country")
 _MISSABLE_CODE = {"session_id": "visit", "channel": "channel", "country": "country"}
 """The row column whose -1 makes a missable field null anyway."""
-_CHUNK_MINUTES = (1, 2, 5, 10, 15, 30, 60, 120, 180, 240, 360, 480, 720, 1440)
+_CHUNK_MINUTES = (1, 2, 5, 10, 15, 30, 60, 120, 180, 240, 360, 480, 720, 1440, 2880)
 _EVENTS_PER_VISIT = 9.0
-_CHUNK_TARGET_EVENTS = 400_000
+_CHUNK_TARGET_EVENTS = 800_000
+"""Upper bound of a chunk's events (estimated at ``_EVENTS_PER_VISIT``, so real chunks hold
+about half): larger chunks pay the per-chunk Python work and GIL hand-offs less often; beyond
+this the columns stop fitting in cache and time goes up again (measured at 150k-700k)."""
 _WORKERS = 2
 """Threads that simulate and build chunks; numpy and Arrow release the GIL in their loops."""
 _LOOKAHEAD = 2
@@ -359,15 +364,14 @@ class Simulator:
         bot_rows = bot_rows[now.columns["chunk"][bot_rows] == part.chunk]
         seen = np.zeros(int(part.bot_visit.max(initial=-1)) + 1, bool)
         seen[now.columns["visit"][bot_rows]] = True
-        bot = part.bot_visit[seen[part.bot_visit]]
+        present = seen[part.bot_visit]
+        bot = part.bot_visit[present]
         bot_labels = pa.table(
             {
                 "kind": pa.array([Anomaly.BOT_SESSION.value] * len(bot), pa.string()),
                 "entity_id": hex_ids(_counters(np.full(len(bot), part.chunk), bot), salt=self._salt + 2),
-                "start_ts": timestamps(part.bot_start_us[seen[part.bot_visit]]),
-                "detail": pa.array(
-                    [f"{k} events" for k in part.bot_events[seen[part.bot_visit]]], pa.string()
-                ),
+                "start_ts": timestamps(part.bot_start_us[present]),
+                "detail": pa.array([f"{k} events" for k in part.bot_events[present]], pa.string()),
             }
         )
         return self._emit(
@@ -499,7 +503,8 @@ class Simulator:
             return
         rows, lines = table.columns, table.lines
         etype, kind = rows["event_type"], rows["kind"]
-        purchases = np.flatnonzero((etype == CODE["purchase"]) & (rng.random(len(etype)) < rate))
+        purchases = np.flatnonzero(etype == CODE["purchase"])
+        purchases = purchases[rng.random(len(purchases)) < rate]
         line = rows["line_start"][purchases] + (
             rng.random(len(purchases)) * rows["line_count"][purchases]
         ).astype(np.int64)
@@ -612,11 +617,7 @@ class Simulator:
             "received_ts": nulls(n, TIMESTAMP),
             "schema_version": fixed(np.full(n, SCHEMA_VERSION), pa.int16()),
             "user_id": take_ids(self._customer_ids, rows["user"], valid=has_user),
-            "session_id": hex_ids(
-                _counters(chunk[present["session_id"]], rows["visit"][present["session_id"]]),
-                salt=self._salt + 2,
-                valid=present["session_id"],
-            ),
+            "session_id": self._session_ids(chunk, rows["visit"], present["session_id"]),
             "channel": category(rows["channel"], [c.value for c in CHANNELS], valid=present["channel"]),
             "store_id": take_ids(world.store_ids, rows["store"], valid=rows["store"] >= 0),
             "country": category(rows["country"], COUNTRY_CODES, valid=present["country"]),
@@ -667,6 +668,23 @@ class Simulator:
         }
         return pa.table([columns[f.name] for f in EVENTS_SCHEMA], schema=EVENTS_SCHEMA)
 
+    def _session_ids(
+        self, chunk: npt.NDArray[np.int32], visit: npt.NDArray[np.int32], valid: npt.NDArray[np.bool_]
+    ) -> pa.Array:
+        """Session ids of the valid rows: each (chunk, visit) is hashed once, in a table over
+        the visits of the chunks present, and copied to its rows."""
+        rows = np.flatnonzero(valid)
+        chunk, visit = np.take(chunk, rows), np.take(visit, rows)
+        if len(rows) == 0:
+            return hex_ids(_counters(chunk, visit), salt=self._salt + 2, valid=valid)
+        first, width = int(chunk.min()), int(visit.max()) + 1
+        slots = (int(chunk.max()) - first + 1) * width
+        if slots > 2 * len(rows):  # many chunks, few rows each: hash row by row
+            return hex_ids(_counters(chunk, visit), salt=self._salt + 2, valid=valid)
+        slot = np.arange(slots)
+        table = hex_matrix(_counters(first + slot // width, slot % width), salt=self._salt + 2)
+        return strings(np.take(table, (chunk - first).astype(np.int64) * width + visit, axis=0), valid)
+
     def _emit(
         self,
         offset: int,
@@ -680,7 +698,6 @@ class Simulator:
         labelled = np.flatnonzero(kind >= 0)
         sub = rows.select(["event_id", "product_id", "order_id", "user_id"]).take(pa.array(labelled))
         k = kind[labelled]
-        names = np.array([a.value for a in ANOMALIES], dtype=object)[k]
         entity_column = {
             Anomaly.NEGATIVE_PRICE: "product_id",
             Anomaly.NEGATIVE_INVENTORY: "product_id",
@@ -695,15 +712,14 @@ class Simulator:
         for anomaly, column in entity_column.items():
             entity = pc.if_else(pa.array(k == _A[anomaly]), sub.column(column).combine_chunks(), entity)
         detail_codes = detail_code[labelled]
-        missing_column = np.array(MISSABLE, dtype=object)[np.maximum(detail_codes, 0)]
         detail = pc.if_else(
             pa.array((k == _A[Anomaly.MISSING_FIELD]) & (detail_codes >= 0)),
-            pa.array(missing_column, pa.string()),
+            pa.array(MISSABLE).take(pa.array(np.maximum(detail_codes, 0))),
             pa.scalar(None, pa.string()),
         )
         row_labels = pa.table(
             {
-                "kind": pa.array(names, pa.string()),
+                "kind": category(k, [a.value for a in ANOMALIES]).dictionary_decode(),
                 "event_id": sub.column("event_id"),
                 "entity_id": entity,
                 "position": pa.array(offset + labelled, pa.int64()),

@@ -137,21 +137,21 @@ _TABLE_SIZE = 4096
 
 
 @lru_cache(maxsize=64)
-def _share_table(shares: tuple[float, ...]) -> npt.NDArray[np.int64]:
+def _share_table(shares: tuple[float, ...]) -> npt.NDArray[np.int8]:
     """4096 slots, each holding an index in proportion to its share (a lookup-table sampler)."""
     cdf = np.cumsum(shares) / sum(shares)
-    table: npt.NDArray[np.int64] = np.minimum(
+    table: npt.NDArray[np.int8] = np.minimum(
         np.searchsorted(cdf, (np.arange(_TABLE_SIZE) + 0.5) / _TABLE_SIZE, side="right"), len(cdf) - 1
-    ).astype(np.int64)
+    ).astype(np.int8)  # a byte per draw: every share list here is short
     return table
 
 
 def _choice(
     rng: np.random.Generator, shares: tuple[float, ...] | npt.NDArray[np.float64], n: int
-) -> npt.NDArray[np.int64]:
+) -> npt.NDArray[np.int8]:
     """``n`` weighted draws of indexes, by table lookup (shares resolved to 1/4096)."""
     table = _share_table(tuple(float(x) for x in np.asarray(shares)))
-    picked: npt.NDArray[np.int64] = table[rng.integers(0, _TABLE_SIZE, n, dtype=np.int16)]
+    picked: npt.NDArray[np.int8] = np.take(table, rng.integers(0, _TABLE_SIZE, n, dtype=np.int16))
     return picked
 
 
@@ -372,30 +372,27 @@ def simulate_visits(
         offset += counts_of_segment
     total = int(visit_events.sum())
     visit = groups(visit_events)
-    etype = np.empty(total, dtype=np.int8)
     product = np.full(total, -1, dtype=np.int32)
     quantity = np.zeros(total, dtype=np.int32)
     page = np.full(total, -1, dtype=np.int8)
     query = np.full(total, -1, dtype=np.int16)
     results = np.zeros(total, dtype=np.int32)
 
-    # browsing (and bots)
-    # browsing rows come first in a visit, so each visit's are the rows base .. base + n_browse
-    b_visit, b_rank = _ranks(n_browse)
-    rows = np.take(base, b_visit) + b_rank
-    b_first = np.cumsum(n_browse) - n_browse  # each visit's first browsing row, within rows
-    mix = _choice(rng, BROWSE_MIX, len(rows))
-    bot_browse = ranges(b_first[is_bot], n_browse[is_bot])  # bots browse the whole visit
-    mix[bot_browse] = _choice(rng, BOT_MIX, len(bot_browse))
-    mix[b_first[(n_browse > 0) & ~is_bot]] = 0  # humans land on a page
-    etype[rows] = np.array([CODE[EventType.PAGE_VIEW], CODE[EventType.PRODUCT_VIEW], CODE[EventType.SEARCH]])[
-        mix
-    ]
-    viewing = np.take(rows, np.flatnonzero(mix == 1))
+    # browsing: drawn for every row, then the later segments (few rows) write over theirs
+    browse_codes = np.array([CODE[EventType.PAGE_VIEW], CODE[EventType.PRODUCT_VIEW], CODE[EventType.SEARCH]])
+    etype = np.take(browse_codes, _choice(rng, BROWSE_MIX, total))
+    bot_rows = ranges(base[is_bot], visit_events[is_bot])  # bots only browse
+    etype[bot_rows] = browse_codes[_choice(rng, BOT_MIX, len(bot_rows))]
+    landing_rows = base[(n_browse > 0) & ~is_bot]  # humans land on a page
+    etype[landing_rows] = CODE[EventType.PAGE_VIEW]
+    _write_segments(etype, seg_start, n_adds, has_update, has_remove, checkout & ~is_pos, failed, purchased)
+    # product views here include those of view-and-add pairs, whose products are set below
+    viewing = np.flatnonzero(etype == CODE[EventType.PRODUCT_VIEW])
     product[viewing] = _products_of(world, rng, interest[visit[viewing]], spread=0.25)
-    b_paging = np.flatnonzero(mix == 0)
-    paging = np.take(rows, b_paging)
-    landing = (np.take(b_rank, b_paging) == 0) & (rng.random(len(paging)) < 0.5)
+    paging = np.flatnonzero(etype == CODE[EventType.PAGE_VIEW])
+    first_row = np.zeros(total, dtype=bool)
+    first_row[landing_rows] = True
+    landing = np.take(first_row, paging) & (rng.random(len(paging)) < 0.5)
     page[paging] = np.where(
         landing,
         0,
@@ -405,7 +402,7 @@ def simulate_visits(
             rng.integers(0, CATEGORY_PAGE, len(paging)),
         ),
     )
-    searching = np.take(rows, np.flatnonzero(mix == 2))
+    searching = np.flatnonzero(etype == CODE[EventType.SEARCH])
     cat = interest[visit[searching]]
     query[searching] = _QUERY_BOUNDS[cat] + (
         rng.random(len(searching)) * (_QUERY_BOUNDS[cat + 1] - _QUERY_BOUNDS[cat])
@@ -415,30 +412,22 @@ def simulate_visits(
     # view-and-add pairs
     add_rank = np.arange(len(add_visit)) - add_first[add_visit]
     view_rows = seg_start[1][add_visit] + 2 * add_rank
-    etype[view_rows] = CODE[EventType.PRODUCT_VIEW]
-    etype[view_rows + 1] = CODE[EventType.ADD_TO_CART]
     product[view_rows] = product[view_rows + 1] = add_product
     quantity[view_rows + 1] = add_qty
     # updates and removals
     upd_rows = seg_start[2][has_update]
-    etype[upd_rows] = CODE[EventType.UPDATE_CART]
     product[upd_rows] = add_product[updated[has_update]]
     quantity[upd_rows] = new_qty[has_update]
     rm_rows = seg_start[3][has_remove]
-    etype[rm_rows] = CODE[EventType.REMOVE_FROM_CART]
     product[rm_rows] = add_product[removed[has_remove]]
     quantity[rm_rows] = final_qty[removed[has_remove]]
     # checkout, failed payment, purchase
     ck_rows = seg_start[4][checkout & ~is_pos]
-    etype[ck_rows] = CODE[EventType.CHECKOUT_STARTED]
     fl_rows = seg_start[5][failed]
-    etype[fl_rows] = CODE[EventType.PURCHASE_FAILED]
     pu_rows = seg_start[6][purchased]
-    etype[pu_rows] = CODE[EventType.PURCHASE]
 
     # -- time: gaps within the visit ---------------------------------------------------
     gaps = _GAP_TABLE[rng.integers(0, 1 << 16, total, dtype=np.uint16)]
-    bot_rows = ranges(base[is_bot], visit_events[is_bot])
     gaps[bot_rows] = rng.integers(300_000, 2_500_000, len(bot_rows))
     elapsed = np.cumsum(gaps)
     # a visit's first event is at its start: take off what the gaps summed to before it
@@ -448,15 +437,15 @@ def simulate_visits(
     # -- prices as shown: catalogue price less the day's promotion ---------------------
     priced = np.flatnonzero(product >= 0)
     priced_product = np.take(product, priced)
-    row_minute = np.clip((np.take(ts_us, priced) // MICROS_PER_MINUTE) - first_minute, 0, minutes - 1)
-    row_promo = np.take(promo_category, row_minute)
     catalogue_price = np.take(world.product_price_cents, priced_product)
     unit_price = np.zeros(total, dtype=np.int64)
-    unit_price[priced] = np.where(
-        (row_promo >= 0) & (np.take(world.product_category, priced_product) == row_promo),
-        np.round(catalogue_price * (1 - np.take(promo_discount, row_minute))).astype(np.int64),
-        catalogue_price,
-    )
+    unit_price[priced] = catalogue_price
+    if (promo_category >= 0).any():  # a promotion runs: its category's products are cheaper
+        row_minute = np.clip((np.take(ts_us, priced) // MICROS_PER_MINUTE) - first_minute, 0, minutes - 1)
+        row_promo = np.take(promo_category, row_minute)
+        on_promo = np.flatnonzero(np.take(world.product_category, priced_product) == row_promo)
+        discount = np.take(promo_discount, np.take(row_minute, on_promo))
+        unit_price[priced[on_promo]] = np.round(catalogue_price[on_promo] * (1 - discount)).astype(np.int64)
     price_shown = np.zeros(total, dtype=bool)
     price_shown[priced] = True
     if during(Incident.MISSING_PRICES).any():
@@ -546,17 +535,48 @@ def simulate_visits(
     )
 
 
+def _write_segments(
+    etype: npt.NDArray[np.int8],
+    seg_start: list[npt.NDArray[np.int64]],
+    n_adds: npt.NDArray[np.int64],
+    *flags: npt.NDArray[np.bool_],
+) -> None:
+    """Event types of the segments after browsing: view-and-add pairs, then one row each for
+    an update, a removal, checkout, a failed payment and the purchase (where ``flags`` say)."""
+    pairs = ranges(seg_start[1], 2 * n_adds)
+    etype[pairs] = np.where(
+        np.arange(len(pairs)) % 2 == 0, CODE[EventType.PRODUCT_VIEW], CODE[EventType.ADD_TO_CART]
+    )
+    for start, flag, code in zip(seg_start[2:], flags, _SEGMENT_CODES, strict=True):
+        etype[start[flag]] = code
+
+
+_SEGMENT_CODES = tuple(
+    CODE[t]
+    for t in (
+        EventType.UPDATE_CART,
+        EventType.REMOVE_FROM_CART,
+        EventType.CHECKOUT_STARTED,
+        EventType.PURCHASE_FAILED,
+        EventType.PURCHASE,
+    )
+)
+
+
 def _products_of(
-    world: World, rng: np.random.Generator, interest: npt.NDArray[np.int64], spread: float
+    world: World, rng: np.random.Generator, interest: npt.NDArray[np.integer], spread: float
 ) -> npt.NDArray[np.int64]:
     """Products by popularity, from the visit's category of interest (or, with ``spread``, any)."""
-    wander = rng.random(len(interest)) < spread
-    categories = np.where(wander, _choice(rng, CATEGORY_SHARE, len(interest)), interest)
-    start = world.product_table_bounds[categories]
-    size = world.product_table_bounds[categories + 1] - start
+    categories = interest.copy()
+    wander = np.flatnonzero(rng.random(len(interest)) < spread)
+    categories[wander] = _choice(rng, CATEGORY_SHARE, len(wander))
+    start = np.take(world.product_table_bounds, categories)
+    size = np.take(world.product_table_bounds, categories + 1) - start
     slot = start + (rng.random(len(interest)) * size).astype(np.int64)
-    picked = world.product_table[np.minimum(slot, len(world.product_table) - 1)]
-    return np.where(size > 0, picked, rng.integers(world.n_products, size=len(interest)))
+    picked: npt.NDArray[np.int64] = np.take(world.product_table, slot, mode="clip")
+    empty = np.flatnonzero(size == 0)  # a category without products (tiny catalogues): any product
+    picked[empty] = rng.integers(world.n_products, size=len(empty))
+    return picked
 
 
 def _quantities(rng: np.random.Generator, n: int) -> npt.NDArray[np.int32]:
