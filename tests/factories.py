@@ -1,14 +1,33 @@
-"""Shared factories for tests: simulated feeds small enough for unit tests."""
+"""Shared test helpers: simulated feeds small enough for unit tests, the tables a user reads,
+and the bench command run as a user runs it."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from shopstream.generator import Simulator
 from shopstream.settings import GeneratorSettings
+
+
+def user_tables(connection: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:
+    """The ingestion tables a user reads, without ingestion times (which differ between runs)."""
+    return {
+        "events": connection.sql(
+            "SELECT * EXCLUDE (received_ts) FROM events ORDER BY event_id"
+        ).to_arrow_table(),
+        "quarantine": connection.sql(
+            "SELECT * EXCLUDE (received_at, batch_id) FROM quarantine ORDER BY quarantine_id"
+        ).to_arrow_table(),
+    }
+
 
 CLOCK = datetime(2027, 1, 1, tzinfo=UTC)
 """An ingestion clock later than any simulated event: only injected times are in the future."""
@@ -24,3 +43,27 @@ def simulated(
     events = pa.concat_tables([b.events for b in batches])
     labels = pa.concat_tables([b.labels for b in batches])
     return simulator, events, labels
+
+
+def bench_report(stage: str, events: int, timeout: int = 1200) -> dict[str, Any]:
+    """The JSON report of ``shopstream bench STAGE --events N --json``, run in a child process."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from shopstream.cli.main import main; main()",
+            "bench",
+            stage,
+            "--events",
+            str(events),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    report: dict[str, Any] = json.loads(result.stdout)
+    print(json.dumps(report, indent=2))  # shown by -rA / on failure, for the record
+    return report

@@ -18,6 +18,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from factories import user_tables
 from shopstream.generator.files import generate_files
 from shopstream.settings import GeneratorSettings
 
@@ -34,12 +35,7 @@ def _ingest(paths: list[Path], db: Path) -> subprocess.Popen[bytes]:
 def _tables(db: Path) -> dict[str, pa.Table]:
     connection = duckdb.connect(str(db), read_only=True)
     tables = {
-        "events": connection.sql(
-            "SELECT * EXCLUDE (received_ts) FROM events ORDER BY event_id"
-        ).to_arrow_table(),
-        "quarantine": connection.sql(
-            "SELECT * EXCLUDE (received_at, batch_id) FROM quarantine ORDER BY quarantine_id"
-        ).to_arrow_table(),
+        **user_tables(connection),
         "totals": connection.sql(
             "SELECT unit, sum(received), sum(accepted), sum(quarantined), sum(duplicates) "
             "FROM ledger WHERE source <> 'entities' GROUP BY unit ORDER BY unit"

@@ -341,27 +341,23 @@ class Ingestor:
         checked = self.check(batch, now)
         con = self.connection
         con.register("_checked", checked)
-        con.execute("BEGIN TRANSACTION")
         try:
-            if replacing is not None:
-                con.register("_replacing", pa.table({"quarantine_id": replacing}))
-                con.execute(
-                    "DELETE FROM quarantine WHERE quarantine_id IN (SELECT quarantine_id FROM _replacing)"
-                )
-            if self.mapping is not None and self.mapping.derive_dimensions:
-                self._derive_dimensions()
-            con.register("_horizon", pa.table({"ts": pa.array([self._horizon()], TIMESTAMP)}))
-            decided = con.sql(store.sql("batch_outcome")).to_arrow_table()
-            outcome = decided.column("_outcome")
-            accepted = checked.filter(pc.equal(outcome, "accepted"))
-            refused = self._refused(batch, checked, decided)
-            ledger = self._count(batch, source, checked, outcome, accepted, refused)
-            ledger.check()
-            self._write(batch, source, ledger, now, accepted, refused)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+            with store.transaction(con):
+                if replacing is not None:
+                    con.register("_replacing", pa.table({"quarantine_id": replacing}))
+                    con.execute(
+                        "DELETE FROM quarantine WHERE quarantine_id IN (SELECT quarantine_id FROM _replacing)"
+                    )
+                if self.mapping is not None and self.mapping.derive_dimensions:
+                    self._derive_dimensions()
+                con.register("_horizon", pa.table({"ts": pa.array([self._horizon()], TIMESTAMP)}))
+                decided = con.sql(store.sql("batch_outcome")).to_arrow_table()
+                outcome = decided.column("_outcome")
+                accepted = checked.filter(pc.equal(outcome, "accepted"))
+                refused = self._refused(batch, checked, decided)
+                ledger = self._count(batch, source, checked, outcome, accepted, refused)
+                ledger.check()
+                self._write(batch, source, ledger, now, accepted, refused)
         finally:
             con.unregister("_checked")
             con.unregister("_records_in")

@@ -32,15 +32,14 @@ import pyarrow.parquet as pq
 from shopstream.generator import Simulator
 from shopstream.ingest.decode import POSITION, RAW, RECORDS, line_offsets, split_lines
 from shopstream.ingest.errors import IngestError
-from shopstream.settings import GeneratorSettings
+from shopstream.settings import GeneratorSettings, IngestSettings
 
 Kind = Literal["json", "columns"]
 """``json``: records hold JSON text in ``_raw``; ``columns``: records hold the values."""
 ENTITY_KINDS = ("customers", "products", "stores")
 GROUND_TRUTH = "labels"
-TEXT_BLOCK_BYTES = 1 << 25
-"""Text sources read 32 MiB at a time (about 100k JSON events per batch)."""
-PARQUET_BATCH_ROWS = 1 << 18
+_DEFAULTS = IngestSettings()
+"""Batch sizes when none are given (settings ``ingest.batch_bytes`` and ``ingest.batch_rows``)."""
 
 
 @dataclass(frozen=True)
@@ -161,8 +160,8 @@ class FileSource:
     """Files of shop events (and, in a generated directory, its entity files)."""
 
     paths: list[Path]
-    block_bytes: int = TEXT_BLOCK_BYTES
-    parquet_rows: int = PARQUET_BATCH_ROWS
+    block_bytes: int = _DEFAULTS.batch_bytes
+    parquet_rows: int = _DEFAULTS.batch_rows
     skipped: list[Path] = field(default_factory=list)
     """Files not read: the generator's ground-truth labels."""
 
@@ -170,8 +169,8 @@ class FileSource:
     def of(
         cls,
         paths: Iterable[str | Path],
-        block_bytes: int = TEXT_BLOCK_BYTES,
-        parquet_rows: int = PARQUET_BATCH_ROWS,
+        block_bytes: int = _DEFAULTS.batch_bytes,
+        parquet_rows: int = _DEFAULTS.batch_rows,
     ) -> FileSource:
         files = expand(paths)
         for path in files:

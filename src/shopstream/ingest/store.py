@@ -8,6 +8,8 @@ the ``sql/`` files next to this module. Opening a store creates what is missing.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -59,6 +61,18 @@ def connect(path: Path | str) -> duckdb.DuckDBPyConnection:
     for table in TABLES:
         connection.execute(sql(table))
     return connection
+
+
+@contextmanager
+def transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One DuckDB transaction: committed if the block ends, rolled back if it raises."""
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
 
 
 def first_row(

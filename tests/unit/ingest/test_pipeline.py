@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from factories import CLOCK
+from factories import CLOCK, user_tables
 from shopstream.generator.files import FORMATS, generate_files
 from shopstream.ingest import FileSource, Ingestor, PayloadSource, SimulatorSource, connect
 from shopstream.ingest.errors import LedgerError
@@ -95,25 +95,13 @@ def test_clean_simulated_data_is_all_accepted(tmp_path: Path, settings: IngestSe
     assert connection.sql("SELECT count(*) FROM events").fetchall()[0][0] == report.accepted
 
 
-def _tables(connection: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:
-    """The tables a user reads, without the ingestion times (which differ between runs)."""
-    return {
-        "events": connection.sql(
-            "SELECT * EXCLUDE (received_ts) FROM events ORDER BY event_id"
-        ).to_arrow_table(),
-        "quarantine": connection.sql(
-            "SELECT * EXCLUDE (received_at, batch_id) FROM quarantine ORDER BY quarantine_id"
-        ).to_arrow_table(),
-    }
-
-
 def test_ingesting_twice_changes_nothing(feeds: dict[str, Path], settings: IngestSettings) -> None:
     connection, first = _ingest([feeds["csv"]], settings)
-    before = _tables(connection)
+    before = user_tables(connection)
     _, second = _ingest([feeds["csv"]], settings, connection)
     assert second.duplicates == second.received == first.received
     assert second.accepted == second.quarantined == 0
-    assert _tables(connection) == before
+    assert user_tables(connection) == before
 
 
 def test_a_fixed_rule_lets_replay_accept_quarantined_records(feeds: dict[str, Path]) -> None:
