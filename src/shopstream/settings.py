@@ -109,6 +109,61 @@ class IngestSettings(BaseModel):
     )
 
 
+class DetectorSettings(BaseModel):
+    """Thresholds of the stream's detectors (orders and behaviour, then metrics)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    high_value_order: float = Field(5_000, gt=0, description="An order worth more than this is flagged.")
+    high_quantity: int = Field(50, ge=1, description="A line of at least this many units is flagged.")
+    price_spike_factor: float = Field(
+        3.0, gt=1, description="A line priced at this many times the catalogue price or more is flagged."
+    )
+    suspicious_orders: int = Field(3, ge=1, description="Orders by one customer within the window flagged.")
+    suspicious_amount: float = Field(10_000, gt=0, description="Spend by one customer within the window.")
+    suspicious_minutes: int = Field(5, ge=1, le=60, description="The window of the suspicious-customer rule.")
+    bot_min_events: int = Field(50, ge=2, description="A session needs this many events to be a bot.")
+    bot_events_per_minute: float = Field(
+        3.0, gt=0, description="... and at least this rate over its duration (humans stay below 3)."
+    )
+    baseline_windows: int = Field(12, ge=3, description="Previous 5-minute windows in a metric's baseline.")
+    revenue_drop: tuple[float, float, float] = (0.30, 0.40, 0.50)
+    traffic_z: tuple[float, float, float] = (3.0, 4.0, 5.0)
+    abandonment_z: float = Field(2.5, gt=0)
+    abandonment_rate: tuple[float, float, float] = (0.70, 0.80, 0.90)
+    conversion_rate: tuple[float, float, float] = (0.03, 0.02, 0.01)
+    missing_share: tuple[float, float, float] = (0.10, 0.25, 0.50)
+    category_share: float = Field(0.60, gt=0, le=1, description="One category's share of revenue (low).")
+    significance: float = Field(
+        0.001, gt=0, lt=0.5, description="How unlikely a change must be under the baseline to be flagged."
+    )
+
+
+class StreamSettings(BaseModel):
+    """The micro-batch stream: event time, sessions, inventory and the detectors."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    allowed_lateness_seconds: int = Field(
+        600, ge=0, description="How far behind the newest event an event may arrive and still count."
+    )
+    session_timeout_minutes: int = Field(
+        30,
+        ge=1,
+        description="Inactivity after which a session ends and a cart without a purchase is abandoned.",
+    )
+    retention_hours: int = Field(
+        48, ge=1, description="Event time the real-time window tables keep behind the watermark."
+    )
+    restock_units: int = Field(10, ge=0, description="Stock at or below which a product needs restocking.")
+    restock_hours: float = Field(24, gt=0, description="... or stock that runs out within this many hours.")
+    velocity_minutes: int = Field(
+        60, ge=5, description="Sales over this past period give a product's velocity."
+    )
+    high_demand_units: int = Field(20, ge=1, description="Units of one product sold in 10 minutes.")
+    detectors: DetectorSettings = DetectorSettings()
+
+
 class Settings(BaseSettings):
     """Every setting of shopstream; later issues add their sections."""
 
@@ -121,6 +176,7 @@ class Settings(BaseSettings):
 
     generator: GeneratorSettings = GeneratorSettings()
     ingest: IngestSettings = IngestSettings()
+    stream: StreamSettings = StreamSettings()
 
     @model_validator(mode="before")
     @classmethod

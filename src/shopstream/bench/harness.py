@@ -49,10 +49,18 @@ class Stage:
 
     name: str
     description: str
-    run: Callable[[Any], int]
+    run: Callable[[Any], int | Scored]
     baseline: Baseline | None = None
     prepare: Callable[[int], Any] | None = None
     """Builds ``run``'s input from the event count before the clock starts (e.g. a file)."""
+
+
+@dataclass(frozen=True)
+class Scored:
+    """What a stage that is judged on more than speed returns: events and its figures."""
+
+    events: int
+    figures: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,7 @@ class Measurement:
     events: int
     seconds: float
     peak_rss_mb: float
+    figures: dict[str, Any] | None = None
 
     @property
     def events_per_s(self) -> float:
@@ -84,6 +93,8 @@ class BenchResult:
     baseline_events_per_s: float | None = None
     baseline_peak_rss_mb: float | None = None
     ratio: float | None = None
+    figures: dict[str, Any] | None = None
+    """A stage's own figures beside its speed (``detect``: recall and precision per kind)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The result as a JSON-ready dict; baseline keys only when there is a baseline."""
@@ -122,7 +133,7 @@ def peak_rss_mb() -> float:
 
 
 def measure_here(
-    run: Callable[[Any], int], events: int, prepare: Callable[[int], Any] | None = None
+    run: Callable[[Any], int | Scored], events: int, prepare: Callable[[int], Any] | None = None
 ) -> Measurement:
     """Time ``run`` in this process (the child's half of :func:`measure`).
 
@@ -132,11 +143,13 @@ def measure_here(
     start = time.perf_counter()
     processed = run(given)
     seconds = time.perf_counter() - start
+    if isinstance(processed, Scored):
+        return Measurement(processed.events, seconds, peak_rss_mb(), processed.figures)
     return Measurement(events=processed, seconds=seconds, peak_rss_mb=peak_rss_mb())
 
 
 def measure(
-    run: Callable[[Any], int], events: int, prepare: Callable[[int], Any] | None = None
+    run: Callable[[Any], int | Scored], events: int, prepare: Callable[[int], Any] | None = None
 ) -> Measurement:
     """Time ``run`` in a fresh spawned process, so memory and timing are its own."""
     context = multiprocessing.get_context("spawn")
@@ -155,6 +168,7 @@ def bench(stage: Stage, events: int = DEFAULT_EVENTS) -> BenchResult:
         seconds=measured.seconds,
         events_per_s=measured.events_per_s,
         peak_rss_mb=measured.peak_rss_mb,
+        figures=measured.figures,
     )
     if stage.baseline is None:
         return result

@@ -9,6 +9,7 @@ themselves to :data:`STAGES`.
 from __future__ import annotations
 
 from shopstream.bench.baselines import PYTHON_LOOP
+from shopstream.bench.detect_stage import detect_week
 from shopstream.bench.harness import Stage
 from shopstream.bench.ingest_stages import PYDANTIC_LOOP, ingest_feed, prepare_jsonl, prepare_parquet
 from shopstream.generator import Simulator
@@ -43,4 +44,10 @@ INGEST_JSONL = Stage(
     prepare=prepare_jsonl,
 )
 
-STAGES: dict[str, Stage] = {stage.name: stage for stage in (GENERATE, INGEST, INGEST_JSONL)}
+DETECT = Stage(
+    name="detect",
+    description="stream a simulated week and score the detectors against the simulator's labels",
+    run=detect_week,
+)
+
+STAGES: dict[str, Stage] = {stage.name: stage for stage in (GENERATE, INGEST, INGEST_JSONL, DETECT)}

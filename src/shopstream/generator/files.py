@@ -158,6 +158,23 @@ def write_table(table: pa.Table, path: Path, fmt: Format) -> None:
     connection.close()
 
 
+def live_settings(settings: GeneratorSettings, rate: float) -> tuple[GeneratorSettings, int]:
+    """Live mode at ``rate`` events per second: the settings of a feed that starts at the
+    current minute, and how far the clock is past that minute (microseconds)."""
+    if rate <= 0:
+        raise GeneratorError("--rate must be a positive number of events per second")
+    started_at = datetime.now(UTC)
+    now = started_at.replace(second=0, microsecond=0)
+    lag_us = (started_at - now) // timedelta(microseconds=1)
+    visits_per_day = max(1, round(rate * 86_400 / EVENTS_PER_VISIT))
+    return settings.model_copy(update={"start": now, "sessions_per_day": visits_per_day}), lag_us
+
+
+def released(batches: Iterator[GeneratedBatch], lag_us: int) -> Iterator[GeneratedBatch]:
+    """Live mode: each batch cut into the slices the wall clock has reached, in time."""
+    return (piece for batch in batches for piece in _released(batch, lag_us))
+
+
 def _released(batch: GeneratedBatch, lag_us: int) -> Iterator[GeneratedBatch]:
     """Live mode: the batch cut into the slices the wall clock has reached, in time.
 
@@ -212,15 +229,9 @@ def generate_files(
         raise GeneratorError("--events and --days must be positive")
     lag_us = 0
     if rate is not None:
-        if rate <= 0:
-            raise GeneratorError("--rate must be a positive number of events per second")
         if fmt == "parquet":
             raise GeneratorError("live mode appends as events happen: use --format jsonl or csv with --rate")
-        started_at = datetime.now(UTC)
-        now = started_at.replace(second=0, microsecond=0)
-        lag_us = (started_at - now) // timedelta(microseconds=1)
-        visits_per_day = max(1, round(rate * 86_400 / EVENTS_PER_VISIT))
-        settings = settings.model_copy(update={"start": now, "sessions_per_day": visits_per_day})
+        settings, lag_us = live_settings(settings, rate)
     format_: Format = fmt
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -240,7 +251,7 @@ def generate_files(
     labels: list[pa.Table] = []
     batches: Iterator[GeneratedBatch] = simulator.batches(events=events, days=days)
     if rate is not None:
-        batches = (piece for batch in batches for piece in _released(batch, lag_us))
+        batches = released(batches, lag_us)
     if format_ == "parquet":
         writer = pq.ParquetWriter(events_path, EVENTS_SCHEMA)
         try:

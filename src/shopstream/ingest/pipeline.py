@@ -30,7 +30,9 @@ written: a violation raises :class:`~shopstream.ingest.errors.LedgerError`.
    ``dimension_keys``;
 4. insert the refused records into ``quarantine``;
 5. insert the ledger row (the invariant was checked before step 2);
-6. move the unit's checkpoint to the batch's end; commit.
+6. move the unit's checkpoint to the batch's end;
+7. hand the accepted events to the stream, if one rides on this ingestion
+   (:mod:`shopstream.stream.engine` numbers its own steps); commit.
 
 A crash before the commit leaves nothing of the batch; the restart reads the same
 batch again. After the commit, held records whose dimension arrived are replayed
@@ -84,6 +86,12 @@ NESTED = frozenset(c.name for c in EVENT_COLUMNS if c.name == "items")
 _SCALAR_TEXT = " ".join(
     f"WHEN '{c.name}' THEN {quote(c.name)}::VARCHAR" for c in EVENT_COLUMNS if c.name not in NESTED
 )
+
+
+class BatchProcessor(Protocol):
+    """What else a batch feeds (the stream): called inside the batch's transaction."""
+
+    def process(self, accepted: pa.Table, now: datetime) -> None: ...
 
 
 class Source(Protocol):
@@ -212,8 +220,10 @@ class Ingestor:
         *,
         mapping: Mapping | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        processor: BatchProcessor | None = None,
     ) -> None:
         self.connection = connection
+        self.processor = processor
         self.settings = settings
         self.mapping = mapping
         self.clock = clock
@@ -358,6 +368,8 @@ class Ingestor:
                 ledger = self._count(batch, source, checked, outcome, accepted, refused)
                 ledger.check()
                 self._write(batch, source, ledger, now, accepted, refused)
+                if self.processor is not None:
+                    self.processor.process(accepted.select(list(CONTRACT)), now)
         finally:
             con.unregister("_checked")
             con.unregister("_records_in")

@@ -30,6 +30,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from shopstream.generator import Simulator
+from shopstream.generator.files import live_settings, released
 from shopstream.ingest.decode import POSITION, RAW, RECORDS, line_offsets, split_lines
 from shopstream.ingest.errors import IngestError
 from shopstream.settings import GeneratorSettings, IngestSettings
@@ -86,11 +87,30 @@ def json_lines(data: bytes, start: int, unit: str, final: bool) -> RawBatch:
 
 
 class SimulatorSource:
-    """The in-process shop simulator: ``events`` events or ``days`` days of the feed."""
+    """The in-process shop simulator: ``events`` events or ``days`` days of the feed.
 
-    def __init__(self, settings: GeneratorSettings, *, events: int | None = None, days: float | None = None):
+    With ``rate`` it runs live: the feed starts now and each event is released when the
+    clock reaches its time, at about ``rate`` events per second (no end if neither
+    ``events`` nor ``days`` is given).
+    """
+
+    def __init__(
+        self,
+        settings: GeneratorSettings,
+        *,
+        events: int | None = None,
+        days: float | None = None,
+        rate: float | None = None,
+    ):
+        self.lag_us: int | None = None
+        if rate is not None:
+            settings, self.lag_us = live_settings(settings, rate)
+            if events is None and days is None:
+                days = 36_500.0
         self.simulator = Simulator(settings)
         self.unit = f"simulator:seed={settings.seed}"
+        if rate is not None:
+            self.unit += f":live@{settings.start.isoformat()}"
         self.events, self.days = events, days
 
     def entities(self) -> list[Entities]:
@@ -100,6 +120,8 @@ class SimulatorSource:
 
     def batches(self) -> Iterator[RawBatch]:
         batches = self.simulator.batches(events=self.events, days=self.days)
+        if self.lag_us is not None:
+            batches = released(batches, self.lag_us)
         previous = next(batches, None)
         while previous is not None:
             current = next(batches, None)

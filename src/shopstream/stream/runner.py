@@ -1,0 +1,104 @@
+"""Running the stream: a source through ingestion and the stream processor into one database.
+
+Bounded replays (files, a simulated backfill) end when the source does; the live
+simulator runs until it is stopped (Ctrl-C stops it between batches: every
+committed batch stays committed, and the next run resumes after it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from shopstream.ingest import store
+from shopstream.ingest.mapping import load_mapping
+from shopstream.ingest.pipeline import Ingestor, IngestReport, Progress, Source
+from shopstream.ingest.sources import FileSource, SimulatorSource
+from shopstream.settings import Settings
+from shopstream.stream.engine import StreamProcessor
+
+
+@dataclass
+class StreamReport:
+    """What a stream run did: the ingestion ledger and where the stream's tables stand."""
+
+    ingest: IngestReport
+    tables: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ingest": self.ingest.to_dict(), **self.tables}
+
+
+def summary(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Where the stream stands: watermark, open state, flags and anomalies by kind."""
+
+    def pairs(query: str) -> dict[str, int]:
+        return {str(k): int(v) for k, v in connection.execute(query).fetchall()}
+
+    watermark = connection.execute(
+        "SELECT strftime(newest_event, '%Y-%m-%dT%H:%M:%SZ'), strftime(watermark, '%Y-%m-%dT%H:%M:%SZ')"
+        " FROM watermark"
+    ).fetchall()
+    newest, mark = watermark[0] if watermark else (None, None)
+    return {
+        "newest_event": newest,
+        "watermark": mark,
+        "open_sessions": store.first_row(connection, "SELECT count(*) FROM open_sessions")[0],
+        "sessions_closed": store.first_row(connection, "SELECT count(*) FROM sessions")[0],
+        "abandoned_carts": store.first_row(connection, "SELECT count(*) FROM abandoned_carts")[0],
+        "late_events": store.first_row(connection, "SELECT coalesce(sum(events), 0) FROM late_events")[0],
+        "flagged": pairs("SELECT rule, count(*) FROM audit GROUP BY ALL ORDER BY ALL"),
+        "anomalies": pairs("SELECT anomaly_type, count(*) FROM anomalies GROUP BY ALL ORDER BY ALL"),
+        "inventory_alerts": pairs("SELECT kind, count(*) FROM inventory_alerts GROUP BY ALL ORDER BY ALL"),
+    }
+
+
+def stream_source(
+    connection: duckdb.DuckDBPyConnection,
+    source: Source,
+    name: str,
+    settings: Settings,
+    *,
+    mapping: str = "shopstream",
+    progress: Progress | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> StreamReport:
+    """Run ``source`` through ingestion and the stream into ``connection``."""
+    processor = StreamProcessor(connection, settings.stream)
+    ingestor = Ingestor(
+        connection, settings.ingest, mapping=load_mapping(mapping), clock=clock, processor=processor
+    )
+    report = ingestor.run(source, name, progress)
+    return StreamReport(report, summary(connection))
+
+
+def stream(
+    paths: Iterable[str | Path],
+    settings: Settings,
+    *,
+    simulate: bool = False,
+    events: int | None = None,
+    days: float | None = None,
+    rate: float | None = None,
+    mapping: str = "shopstream",
+    db: Path | None = None,
+    progress: Progress | None = None,
+) -> StreamReport:
+    """Stream files (a file, directory or glob each) or the simulator into the store at ``db``."""
+    source: Source
+    if simulate:
+        source, name = SimulatorSource(settings.generator, events=events, days=days, rate=rate), "simulator"
+    else:
+        ingest = settings.ingest
+        source = FileSource.of(paths, block_bytes=ingest.batch_bytes, parquet_rows=ingest.batch_rows)
+        name = "file"
+    connection = store.connect(db if db is not None else settings.ingest.db)
+    try:
+        return stream_source(connection, source, name, settings, mapping=mapping, progress=progress)
+    finally:
+        connection.close()

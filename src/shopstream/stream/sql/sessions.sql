@@ -1,0 +1,25 @@
+-- Closed sessions: length, depth, bounce, conversion, and the cart they left.
+CREATE TABLE IF NOT EXISTS sessions (
+    session_id VARCHAR,
+    first_ts TIMESTAMPTZ,
+    last_ts TIMESTAMPTZ,
+    user_id VARCHAR,
+    country VARCHAR,
+    device VARCHAR,
+    channel VARCHAR,
+    duration_seconds DOUBLE,
+    events BIGINT,
+    page_views BIGINT,
+    product_views BIGINT,
+    searches BIGINT,
+    cart_adds BIGINT,
+    checkouts BIGINT,
+    orders BIGINT,
+    revenue DECIMAL(18, 2),
+    cart_units BIGINT,
+    cart_value DECIMAL(18, 2),
+    bounced BOOLEAN,
+    abandoned BOOLEAN,
+    is_bot BOOLEAN,
+    PRIMARY KEY (session_id, first_ts)
+)
