@@ -57,6 +57,7 @@ class FileFormat(StrEnum):
     CSV = "csv"
 
 
+DbOption = Annotated[Path | None, typer.Option(help="DuckDB file (default: setting ingest.db).")]
 ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", help="TOML settings file (default: ./shopstream.toml if present)."),
@@ -175,9 +176,62 @@ def ingest(
         Console().print(render.ledger_table(report))
 
 
+@app.command("stream")
+def stream_command(
+    paths: Annotated[
+        list[str] | None, typer.Argument(help="Files, directories or globs to replay (or --simulate).")
+    ] = None,
+    simulate: Annotated[bool, typer.Option(help="Stream the in-process shop simulator.")] = False,
+    days: Annotated[float | None, typer.Option(min=0, help="With --simulate: days of the shop.")] = None,
+    events: Annotated[int | None, typer.Option(min=1, help="With --simulate: events to simulate.")] = None,
+    rate: Annotated[
+        float | None, typer.Option(help="With --simulate: live, about this many events per second.")
+    ] = None,
+    mapping: Annotated[str, typer.Option(help="Mapping for files: shopstream, online_retail or a .toml.")] = (
+        "shopstream"
+    ),
+    db: DbOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the run's report as one JSON object.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Ingest and process events into real-time tables, flags, anomalies and alerts."""
+    from shopstream.stream.runner import stream
+
+    if simulate == bool(paths):
+        raise ShopstreamError("give files to replay, or --simulate (not both)")
+    if simulate and rate is None and days is None and events is None:
+        raise ShopstreamError("--simulate needs --days D, --events N or a live --rate R")
+    settings = load_settings(config)
+    with render.progress_bar("streaming") as progress:
+        done = 0
+
+        def advance(received: int) -> None:
+            nonlocal done
+            done += received
+            progress(done, None)
+
+        report = stream(
+            paths or [],
+            settings,
+            simulate=simulate,
+            events=events,
+            days=days,
+            rate=rate,
+            mapping=mapping,
+            db=db,
+            progress=advance,
+        )
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), default=str))
+    else:
+        Console().print(render.ledger_table(report.ingest))
+        Console().print(render.stream_table(report.tables))
+
+
 quarantine_app = typer.Typer(help="Inspect and replay quarantined records.", no_args_is_help=True)
 app.add_typer(quarantine_app, name="quarantine")
-DbOption = Annotated[Path | None, typer.Option(help="DuckDB file (default: setting ingest.db).")]
 ReasonOption = Annotated[str | None, typer.Option(help="Only records quarantined for this reason.")]
 
 

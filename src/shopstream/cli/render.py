@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 from rich.console import Console
@@ -202,4 +202,21 @@ def records_table(records: pa.Table, title: str) -> Table:
         table.add_column(name, overflow="fold")
     for row in records.to_pylist():
         table.add_row(*("" if value is None else str(value) for value in row.values()))
+    return table
+
+
+def stream_table(summary: dict[str, Any], title: str = "stream") -> Table:
+    """Where the stream stands: event time, sessions, flags, anomalies and inventory alerts."""
+    table = Table(title=title)
+    table.add_column("what", justify="left")
+    table.add_column("value", justify="right")
+    for key in ("newest_event", "watermark"):
+        table.add_row(key.replace("_", " "), str(summary.get(key) or "-"))
+    for key in ("open_sessions", "sessions_closed", "abandoned_carts", "late_events"):
+        table.add_row(key.replace("_", " "), f"{summary.get(key, 0):,}")
+    for group in ("flagged", "anomalies", "inventory_alerts"):
+        counts: dict[str, int] = summary.get(group, {})
+        table.add_row(group.replace("_", " "), f"{sum(counts.values()):,}")
+        for name, count in counts.items():
+            table.add_row(f"  {name}", f"{count:,}")
     return table
