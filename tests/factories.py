@@ -1,13 +1,16 @@
 """Shared test helpers: simulated feeds small enough for unit tests, the tables a user reads,
-and the bench command run as a user runs it."""
+the bench command run as a user runs it, and small hand-made events for the stream."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from functools import lru_cache
+from itertools import count
 from typing import Any
 
 import duckdb
@@ -67,3 +70,49 @@ def bench_report(stage: str, events: int, timeout: int = 1200) -> dict[str, Any]
     report: dict[str, Any] = json.loads(result.stdout)
     print(json.dumps(report, indent=2))  # shown by -rA / on failure, for the record
     return report
+
+
+# -- small hand-made event sets for the stream --------------------------------------------------
+_ids = count()
+
+
+def at(clock: str) -> datetime:
+    """A time on 2026-03-02 (UTC) from ``HH:MM`` or ``HH:MM:SS``."""
+    return datetime.fromisoformat(f"2026-03-02T{clock}").replace(tzinfo=UTC)
+
+
+def event(event_type: str, clock: str, session: str | None = "s1", **fields: Any) -> dict[str, Any]:
+    """One event in the contract's shape; money as Decimal, items as (product, quantity, price)."""
+    row: dict[str, Any] = {
+        "event_id": f"e{next(_ids)}",
+        "event_type": event_type,
+        "event_ts": at(clock),
+        "schema_version": 2,
+        "session_id": session,
+        "channel": "web",
+        "country": "DE",
+        "device": "desktop",
+    }
+    if "items" in fields:
+        fields["items"] = [
+            {"product_id": p, "quantity": q, "unit_price": Decimal(str(price))}
+            for p, q, price in fields["items"]
+        ]
+        fields.setdefault(
+            "order_total", sum(line["quantity"] * line["unit_price"] for line in fields["items"])
+        )
+    for money in ("unit_price", "order_total", "price"):
+        if fields.get(money) is not None:
+            fields[money] = Decimal(str(fields[money]))
+    return row | fields
+
+
+def purchase(
+    clock: str, items: list[tuple[str, int, float]], session: str = "s1", **fields: Any
+) -> dict[str, Any]:
+    """A paid order of ``items`` (product, quantity, unit price)."""
+    fields.setdefault("order_id", f"o{next(_ids)}")
+    return event("purchase", clock, session, payment_method="card", currency="EUR", items=items, **fields)
+
+
+Feed = Callable[..., None]
