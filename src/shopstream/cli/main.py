@@ -187,6 +187,12 @@ def stream_command(
     rate: Annotated[
         float | None, typer.Option(help="With --simulate: live, about this many events per second.")
     ] = None,
+    follow: Annotated[
+        bool, typer.Option(help="Keep watching the paths and stream files as they appear (Ctrl-C stops).")
+    ] = False,
+    poll_seconds: Annotated[
+        float, typer.Option(min=0.05, help="With --follow: seconds between looks.")
+    ] = 1.0,
     mapping: Annotated[str, typer.Option(help="Mapping for files: shopstream, online_retail or a .toml.")] = (
         "shopstream"
     ),
@@ -197,6 +203,7 @@ def stream_command(
     config: ConfigOption = None,
 ) -> None:
     """Ingest and process events into real-time tables, flags, anomalies and alerts."""
+    from shopstream.stream.runner import follow as follow_files
     from shopstream.stream.runner import stream
 
     if simulate == bool(paths):
@@ -212,17 +219,24 @@ def stream_command(
             done += received
             progress(done, None)
 
-        report = stream(
-            paths or [],
-            settings,
-            simulate=simulate,
-            events=events,
-            days=days,
-            rate=rate,
-            mapping=mapping,
-            db=db,
-            progress=advance,
-        )
+        if follow:
+            if simulate:
+                raise ShopstreamError("--follow watches files; the live simulator is --simulate --rate R")
+            report = follow_files(
+                paths or [], settings, mapping=mapping, db=db, poll_seconds=poll_seconds, progress=advance
+            )
+        else:
+            report = stream(
+                paths or [],
+                settings,
+                simulate=simulate,
+                events=events,
+                days=days,
+                rate=rate,
+                mapping=mapping,
+                db=db,
+                progress=advance,
+            )
     if as_json:
         typer.echo(json.dumps(report.to_dict(), default=str))
     else:

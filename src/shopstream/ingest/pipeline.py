@@ -150,6 +150,18 @@ class IngestReport:
         self.duplicates += ledger.duplicates
         self.by_reason.update(ledger.by_reason)
 
+    def extend(self, other: IngestReport) -> None:
+        """Add another run's report to this one (a follow loop's polls)."""
+        self.batches += other.batches
+        self.received += other.received
+        self.accepted += other.accepted
+        self.quarantined += other.quarantined
+        self.duplicates += other.duplicates
+        self.by_reason.update(other.by_reason)
+        for kind, rows in other.entities.items():
+            self.entities[kind] = self.entities.get(kind, 0) + rows
+        self.resumed_units.extend(other.resumed_units)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "batches": self.batches,

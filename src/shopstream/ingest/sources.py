@@ -154,6 +154,11 @@ def _stem(path: Path) -> str:
     return path.name.split(".")[0].lower()
 
 
+def is_events_file(path: Path) -> bool:
+    """Whether ``path`` holds events (not an entity table, not the simulator's ground truth)."""
+    return _stem(path) not in (*ENTITY_KINDS, GROUND_TRUTH)
+
+
 def expand(paths: Iterable[str | Path]) -> list[Path]:
     """Files named by ``paths``: files, directories (their files, sorted) or glob patterns."""
     files: list[Path] = []
@@ -200,7 +205,7 @@ class FileSource:
         return cls(files, block_bytes, parquet_rows)
 
     def _events_files(self) -> list[Path]:
-        return [p for p in self.paths if _stem(p) not in (*ENTITY_KINDS, GROUND_TRUTH)]
+        return [p for p in self.paths if is_events_file(p)]
 
     def entities(self) -> list[Entities]:
         from shopstream.ingest.entities import read_entities

@@ -1,12 +1,14 @@
 """Running the stream: a source through ingestion and the stream processor into one database.
 
 Bounded replays (files, a simulated backfill) end when the source does; the live
-simulator runs until it is stopped (Ctrl-C stops it between batches: every
-committed batch stays committed, and the next run resumes after it).
+simulator and :func:`follow` (files as they appear) run until they are stopped
+(Ctrl-C stops them between batches: every committed batch stays committed, and the
+next run resumes after it).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,7 +20,7 @@ import duckdb
 from shopstream.ingest import store
 from shopstream.ingest.mapping import load_mapping
 from shopstream.ingest.pipeline import Ingestor, IngestReport, Progress, Source
-from shopstream.ingest.sources import FileSource, SimulatorSource
+from shopstream.ingest.sources import FileSource, SimulatorSource, expand, is_events_file
 from shopstream.settings import Settings
 from shopstream.stream.engine import StreamProcessor
 
@@ -100,5 +102,54 @@ def stream(
     connection = store.connect(db if db is not None else settings.ingest.db)
     try:
         return stream_source(connection, source, name, settings, mapping=mapping, progress=progress)
+    finally:
+        connection.close()
+
+
+def follow(
+    paths: Iterable[str | Path],
+    settings: Settings,
+    *,
+    mapping: str = "shopstream",
+    db: Path | None = None,
+    poll_seconds: float = 1.0,
+    progress: Progress | None = None,
+    stop: Callable[[], bool] = lambda: False,
+) -> StreamReport:
+    """Stream files as they appear under ``paths`` until ``stop()`` says so (or Ctrl-C).
+
+    Each poll takes the files whose size and modification time have not changed since
+    the previous poll, so a file still being written waits (writing elsewhere and moving
+    the file in is best). An events file already read to its end is not read again;
+    a changed entity file is loaded again.
+    """
+    wanted = list(paths)
+    ingest = settings.ingest
+    connection = store.connect(db if db is not None else ingest.db)
+    processor = StreamProcessor(connection, settings.stream)
+    ingestor = Ingestor(connection, ingest, mapping=load_mapping(mapping), processor=processor)
+    total = IngestReport()
+    previous: dict[Path, tuple[int, float]] = {}
+    taken: dict[Path, tuple[int, float]] = {}
+    try:
+        while not stop():
+            current = {p: (p.stat().st_size, p.stat().st_mtime) for p in expand(wanted)}
+            steady = [p for p, seen in current.items() if previous.get(p) == seen and taken.get(p) != seen]
+            fresh = [
+                p
+                for p in steady
+                if not is_events_file(p) or not store.checkpoint(connection, str(p.resolve()))[1]
+            ]
+            taken.update({p: current[p] for p in steady})
+            previous = current
+            if fresh:
+                source = FileSource.of(fresh, block_bytes=ingest.batch_bytes, parquet_rows=ingest.batch_rows)
+                total.extend(ingestor.run(source, "file", progress))
+            else:
+                time.sleep(poll_seconds)
+    except KeyboardInterrupt:  # Ctrl-C: the batch in flight was rolled back, the rest is committed
+        pass
+    try:
+        return StreamReport(total, summary(connection))
     finally:
         connection.close()
