@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
+from shopstream.alerts import ANOMALY_SCHEMA, EVALUATED_SCHEMA
 from shopstream.generator import Simulator
 from shopstream.settings import GeneratorSettings
 
@@ -67,3 +68,44 @@ def bench_report(stage: str, events: int, timeout: int = 1200) -> dict[str, Any]
     report: dict[str, Any] = json.loads(result.stdout)
     print(json.dumps(report, indent=2))  # shown by -rA / on failure, for the record
     return report
+
+
+ALERT_T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+"""The start of the first five-minute window in alert tests."""
+
+
+def anomaly_rows(*rows: dict[str, Any]) -> pa.Table:
+    """Anomaly rows (``shopstream.alerts.ANOMALY_SCHEMA``) from short specs.
+
+    Each spec may give ``anomaly_type`` (default ``revenue_drop``), ``scope`` (``all``),
+    ``minute`` (the window's start, minutes after ``ALERT_T0``; windows last five
+    minutes), ``severity`` (``medium``), ``observed`` (40.0), ``expected`` (100.0) and
+    ``description``.
+    """
+    columns: dict[str, list[Any]] = {name: [] for name in ANOMALY_SCHEMA.names}
+    for spec in rows:
+        start = ALERT_T0 + timedelta(minutes=spec.get("minute", 0))
+        anomaly_type = spec.get("anomaly_type", "revenue_drop")
+        observed = spec.get("observed", 40.0)
+        columns["window_start"].append(start)
+        columns["window_end"].append(start + timedelta(minutes=5))
+        columns["anomaly_type"].append(anomaly_type)
+        columns["scope"].append(spec.get("scope", "all"))
+        columns["severity"].append(spec.get("severity", "medium"))
+        columns["description"].append(spec.get("description", f"{anomaly_type} at {observed}"))
+        columns["observed"].append(observed)
+        columns["expected"].append(spec.get("expected", 100.0))
+        columns["detected_at"].append(start + timedelta(minutes=6))
+    return pa.table(columns, schema=ANOMALY_SCHEMA)
+
+
+def evaluated_rows(*pairs: tuple[str, str, int]) -> pa.Table:
+    """Evaluated windows from ``(anomaly_type, scope, minute)``: the window starting ``minute``."""
+    return pa.table(
+        {
+            "anomaly_type": [p[0] for p in pairs],
+            "scope": [p[1] for p in pairs],
+            "window_end": [ALERT_T0 + timedelta(minutes=p[2] + 5) for p in pairs],
+        },
+        schema=EVALUATED_SCHEMA,
+    )
