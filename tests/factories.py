@@ -13,8 +13,16 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from shopstream.alerts import ANOMALY_SCHEMA, EVALUATED_SCHEMA
+from shopstream.alerts import (
+    ANOMALY_SCHEMA,
+    EVALUATED_SCHEMA,
+    AlertChanges,
+    create_tables,
+    empty_evaluated,
+    update_alerts,
+)
 from shopstream.generator import Simulator
+from shopstream.ingest.store import transaction
 from shopstream.settings import GeneratorSettings
 
 
@@ -109,3 +117,21 @@ def evaluated_rows(*pairs: tuple[str, str, int]) -> pa.Table:
         },
         schema=EVALUATED_SCHEMA,
     )
+
+
+def alert_store() -> duckdb.DuckDBPyConnection:
+    """An in-memory database with the alert tables."""
+    connection = duckdb.connect()
+    connection.execute("SET TimeZone = 'UTC'")
+    create_tables(connection)
+    return connection
+
+
+def alert_batch(
+    connection: duckdb.DuckDBPyConnection, anomalies: pa.Table, evaluated: pa.Table | None, now: datetime
+) -> AlertChanges:
+    """What the stream does per micro-batch: alerts updated in its transaction, then committed."""
+    with transaction(connection):
+        return update_alerts(
+            connection, anomalies, empty_evaluated() if evaluated is None else evaluated, now
+        )

@@ -11,7 +11,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from factories import ALERT_T0, anomaly_rows, evaluated_rows
+from factories import ALERT_T0, alert_batch, alert_store, anomaly_rows, evaluated_rows
 from shopstream.alerts import (
     AlertChanges,
     AlertResolvedError,
@@ -24,17 +24,13 @@ from shopstream.alerts import (
     resolve,
     update_alerts,
 )
-from shopstream.ingest.store import transaction
 
 
 @pytest.fixture
 def connection() -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = duckdb.connect()
-    connection.execute("SET TimeZone = 'UTC'")
-    create_tables(connection)
-    create_tables(connection)  # idempotent
-    yield connection
-    connection.close()
+    with alert_store() as connection:
+        create_tables(connection)  # idempotent
+        yield connection
 
 
 def batch(
@@ -44,10 +40,7 @@ def batch(
     minute: int = 6,
 ) -> AlertChanges:
     """One micro-batch committed at ALERT_T0 + ``minute``."""
-    with transaction(connection):
-        return update_alerts(
-            connection, anomalies, empty_evaluated() if evaluated is None else evaluated, at(minute)
-        )
+    return alert_batch(connection, anomalies, evaluated, at(minute))
 
 
 def at(minute: int) -> Any:
@@ -230,9 +223,7 @@ def test_a_replay_after_a_crash_makes_identical_tables(connection: duckdb.DuckDB
     for step, (anomalies, evaluated) in enumerate(script):
         batch(connection, anomalies, evaluated, minute=6 + 5 * step)
 
-    replayed = duckdb.connect()
-    replayed.execute("SET TimeZone = 'UTC'")
-    create_tables(replayed)
+    replayed = alert_store()
     for step, (anomalies, evaluated) in enumerate(script):
         replayed.execute("BEGIN TRANSACTION")  # the first run of each batch crashes before its commit
         update_alerts(replayed, anomalies, evaluated or empty_evaluated(), at(6 + 5 * step))
