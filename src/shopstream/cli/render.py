@@ -27,6 +27,7 @@ from rich.table import Table
 from shopstream.events.contract import ALL_TYPES, Column
 
 if TYPE_CHECKING:
+    from shopstream.alerts import SinkStats
     from shopstream.bench.harness import BenchResult
     from shopstream.generator.files import GenerateReport
     from shopstream.generator.summary import ShopSummary
@@ -203,3 +204,13 @@ def records_table(records: pa.Table, title: str) -> Table:
     for row in records.to_pylist():
         table.add_row(*("" if value is None else str(value) for value in row.values()))
     return table
+
+
+def deliveries_caption(stats: list[SinkStats]) -> str:
+    """How each sink fared with the alert notifications, in one line."""
+    parts = [
+        f"{s.sink}: {s.delivered:,} delivered, {s.failed:,} failed, {s.skipped:,} skipped, "
+        f"{s.pending:,} pending" + (f" (last error: {s.last_error})" if s.last_error else "")
+        for s in stats
+    ]
+    return "; ".join(parts) or "no notifications sent yet"
