@@ -305,16 +305,20 @@ def alerts_list(
         Console().print(table)
 
 
+def _change_by_hand(change: str, alert_id: str, by: str | None, db: Path | None, config: Path | None) -> None:
+    from shopstream.alerts import acknowledge, resolve
+
+    with _alert_store(db, config) as connection:
+        alert = (acknowledge if change == "acknowledged" else resolve)(connection, alert_id, by)
+    typer.echo(f"alert {alert_id} {change} by {alert[change + '_by']}")
+
+
 @alerts_app.command("ack")
 def alerts_ack(
     alert_id: AlertIdArgument, by: ByOption = None, db: DbOption = None, config: ConfigOption = None
 ) -> None:
     """Acknowledge an open alert: it stays live, and people know someone is on it."""
-    from shopstream.alerts import acknowledge
-
-    with _alert_store(db, config) as connection:
-        alert = acknowledge(connection, alert_id, by)
-    typer.echo(f"alert {alert_id} acknowledged by {alert['acknowledged_by']}")
+    _change_by_hand("acknowledged", alert_id, by, db, config)
 
 
 @alerts_app.command("resolve")
@@ -322,11 +326,7 @@ def alerts_resolve(
     alert_id: AlertIdArgument, by: ByOption = None, db: DbOption = None, config: ConfigOption = None
 ) -> None:
     """Resolve an alert by hand; if the condition returns, a new alert opens."""
-    from shopstream.alerts import resolve
-
-    with _alert_store(db, config) as connection:
-        alert = resolve(connection, alert_id, by)
-    typer.echo(f"alert {alert_id} resolved by {alert['resolved_by']}")
+    _change_by_hand("resolved", alert_id, by, db, config)
 
 
 def main() -> None:
