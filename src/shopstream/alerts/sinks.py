@@ -20,7 +20,6 @@ import logging
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from typing import Protocol
 
 import orjson
@@ -101,7 +100,6 @@ class WebhookSink:
         timeout_seconds: float = 5.0,
         min_severity: Severity = Severity.MEDIUM,
         name: str = "webhook",
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.url = url
         self.secret = secret
@@ -110,7 +108,6 @@ class WebhookSink:
         self.timeout_seconds = timeout_seconds
         self.min_severity = min_severity
         self.name = name
-        self._sleep = sleep
         self._opener = urllib.request.build_opener(_NoRedirects)
 
     @classmethod
@@ -164,7 +161,7 @@ class WebhookSink:
             else:
                 return attempt
             if attempt < self.attempts:
-                self._sleep(self.backoff_seconds * 2 ** (attempt - 1))
+                time.sleep(self.backoff_seconds * 2 ** (attempt - 1))
         raise DeliveryError(
             f"webhook {self.url} failed {self.attempts} times; last: {last_error}", self.attempts
         )
