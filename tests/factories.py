@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from itertools import count
@@ -16,7 +16,16 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from shopstream.alerts import (
+    ANOMALY_SCHEMA,
+    EVALUATED_SCHEMA,
+    AlertChanges,
+    create_tables,
+    empty_evaluated,
+    update_alerts,
+)
 from shopstream.generator import Simulator
+from shopstream.ingest.store import transaction
 from shopstream.settings import GeneratorSettings
 
 
@@ -116,3 +125,62 @@ def purchase(
 
 
 Feed = Callable[..., None]
+
+
+ALERT_T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+"""The start of the first five-minute window in alert tests."""
+
+
+def anomaly_rows(*rows: dict[str, Any]) -> pa.Table:
+    """Anomaly rows (``shopstream.alerts.ANOMALY_SCHEMA``) from short specs.
+
+    Each spec may give ``anomaly_type`` (default ``revenue_drop``), ``scope`` (``all``),
+    ``minute`` (the window's start, minutes after ``ALERT_T0``; windows last five
+    minutes), ``severity`` (``medium``), ``observed`` (40.0), ``expected`` (100.0) and
+    ``description``.
+    """
+    columns: dict[str, list[Any]] = {name: [] for name in ANOMALY_SCHEMA.names}
+    for spec in rows:
+        start = ALERT_T0 + timedelta(minutes=spec.get("minute", 0))
+        anomaly_type = spec.get("anomaly_type", "revenue_drop")
+        observed = spec.get("observed", 40.0)
+        columns["window_start"].append(start)
+        columns["window_end"].append(start + timedelta(minutes=5))
+        columns["anomaly_type"].append(anomaly_type)
+        columns["scope"].append(spec.get("scope", "all"))
+        columns["severity"].append(spec.get("severity", "medium"))
+        columns["description"].append(spec.get("description", f"{anomaly_type} at {observed}"))
+        columns["observed"].append(observed)
+        columns["expected"].append(spec.get("expected", 100.0))
+        columns["detected_at"].append(start + timedelta(minutes=6))
+    return pa.table(columns, schema=ANOMALY_SCHEMA)
+
+
+def evaluated_rows(*pairs: tuple[str, str, int]) -> pa.Table:
+    """Evaluated windows from ``(anomaly_type, scope, minute)``: the window starting ``minute``."""
+    return pa.table(
+        {
+            "anomaly_type": [p[0] for p in pairs],
+            "scope": [p[1] for p in pairs],
+            "window_end": [ALERT_T0 + timedelta(minutes=p[2] + 5) for p in pairs],
+        },
+        schema=EVALUATED_SCHEMA,
+    )
+
+
+def alert_store() -> duckdb.DuckDBPyConnection:
+    """An in-memory database with the alert tables."""
+    connection = duckdb.connect()
+    connection.execute("SET TimeZone = 'UTC'")
+    create_tables(connection)
+    return connection
+
+
+def alert_batch(
+    connection: duckdb.DuckDBPyConnection, anomalies: pa.Table, evaluated: pa.Table | None, now: datetime
+) -> AlertChanges:
+    """What the stream does per micro-batch: alerts updated in its transaction, then committed."""
+    with transaction(connection):
+        return update_alerts(
+            connection, anomalies, empty_evaluated() if evaluated is None else evaluated, now
+        )

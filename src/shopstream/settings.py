@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.types import SecretStr
 from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
@@ -164,6 +165,35 @@ class StreamSettings(BaseModel):
     detectors: DetectorSettings = DetectorSettings()
 
 
+class AlertSettings(BaseModel):
+    """Alert delivery: the webhook (Slack-compatible), its retries and what it is sent.
+
+    The log sink always runs; the webhook only when ``webhook_url`` is set. With
+    ``webhook_secret`` each request is signed (``X-Shopstream-Signature``, see
+    ``docs/alerts.md``). A delivery is tried ``attempts`` times, waiting
+    ``backoff_seconds`` × 2ⁿ between tries; alerts whose peak severity is below
+    ``min_severity`` are not sent to the webhook.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    webhook_url: str | None = Field(None, description="http(s) URL to POST notifications to.")
+    webhook_secret: SecretStr | None = Field(None, description="Key of the HMAC-SHA256 signature.")
+    attempts: int = Field(3, ge=1, le=10, description="Tries per notification before giving up.")
+    backoff_seconds: float = Field(0.5, ge=0, le=60, description="Wait before the first retry; doubles.")
+    timeout_seconds: float = Field(5.0, gt=0, le=120, description="Per request.")
+    min_severity: Literal["low", "medium", "high", "critical"] = "medium"
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if url is None or not url.strip():
+            return None
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return url.strip()
+
+
 class Settings(BaseSettings):
     """Every setting of shopstream; later issues add their sections."""
 
@@ -177,6 +207,7 @@ class Settings(BaseSettings):
     generator: GeneratorSettings = GeneratorSettings()
     ingest: IngestSettings = IngestSettings()
     stream: StreamSettings = StreamSettings()
+    alerts: AlertSettings = AlertSettings()
 
     @model_validator(mode="before")
     @classmethod

@@ -326,6 +326,77 @@ def quarantine_replay(
         Console().print(render.ledger_table(report, "replay ledger"))
 
 
+alerts_app = typer.Typer(help="List, acknowledge and resolve alerts.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+AlertIdArgument = Annotated[str, typer.Argument(help="Id from `shopstream alerts list`.")]
+ByOption = Annotated[str | None, typer.Option("--by", help="Who (default: your OS user name).")]
+ALERT_COLUMNS = ["alert_id", "status", "severity", "anomaly_type", "scope", "occurrences", "description"]
+
+
+class AlertStatus(StrEnum):
+    ACTIVE = "active"
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    ALL = "all"
+
+
+def _alert_store(db: Path | None, config: Path | None) -> Any:
+    from shopstream.alerts import create_tables
+
+    connection = _store(db, config)[1]
+    create_tables(connection)
+    return connection
+
+
+@alerts_app.command("list")
+def alerts_list(
+    status: Annotated[AlertStatus, typer.Option(help="active = open or acknowledged.")] = AlertStatus.ACTIVE,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many alerts.")] = 100,
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """List alerts, most recently updated first, and how their notifications fared."""
+    from shopstream.alerts import delivery_stats, list_alerts
+
+    with _alert_store(db, config) as connection:
+        alerts = list_alerts(connection, status.value, limit)
+        if as_json:
+            for row in alerts.to_pylist():
+                typer.echo(json.dumps(row, default=str))
+            return
+        table = render.records_table(
+            alerts.select([*ALERT_COLUMNS, "last_window_end", "description"]), "alerts"
+        )
+        table.caption = render.deliveries_caption(delivery_stats(connection))
+        Console().print(table)
+
+
+def _change_by_hand(change: str, alert_id: str, by: str | None, db: Path | None, config: Path | None) -> None:
+    from shopstream.alerts import acknowledge, resolve
+
+    with _alert_store(db, config) as connection:
+        alert = (acknowledge if change == "acknowledged" else resolve)(connection, alert_id, by)
+    typer.echo(f"alert {alert_id} {change} by {alert[change + '_by']}")
+
+
+@alerts_app.command("ack")
+def alerts_ack(
+    alert_id: AlertIdArgument, by: ByOption = None, db: DbOption = None, config: ConfigOption = None
+) -> None:
+    """Acknowledge an open alert: it stays live, and people know someone is on it."""
+    _change_by_hand("acknowledged", alert_id, by, db, config)
+
+
+@alerts_app.command("resolve")
+def alerts_resolve(
+    alert_id: AlertIdArgument, by: ByOption = None, db: DbOption = None, config: ConfigOption = None
+) -> None:
+    """Resolve an alert by hand; if the condition returns, a new alert opens."""
+    _change_by_hand("resolved", alert_id, by, db, config)
+
+
 def main() -> None:
     """Entry point of the ``shopstream`` script."""
     try:

@@ -27,6 +27,7 @@ from rich.table import Table
 from shopstream.events.contract import ALL_TYPES, Column
 
 if TYPE_CHECKING:
+    from shopstream.alerts import SinkStats
     from shopstream.bench.harness import BenchResult
     from shopstream.generator.files import GenerateReport
     from shopstream.generator.summary import ShopSummary
@@ -220,3 +221,13 @@ def stream_table(summary: dict[str, Any], title: str = "stream") -> Table:
         for name, count in counts.items():
             table.add_row(f"  {name}", f"{count:,}")
     return table
+
+
+def deliveries_caption(stats: list[SinkStats]) -> str:
+    """How each sink fared with the alert notifications, in one line."""
+    parts = [
+        f"{s.sink}: {s.delivered:,} delivered, {s.failed:,} failed, {s.skipped:,} skipped, "
+        f"{s.pending:,} pending" + (f" (last error: {s.last_error})" if s.last_error else "")
+        for s in stats
+    ]
+    return "; ".join(parts) or "no notifications sent yet"

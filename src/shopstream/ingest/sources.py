@@ -338,7 +338,11 @@ def csv_block(header: bytes, data: bytes, start: int, unit: str, final: bool) ->
     offsets = line_offsets(data)
     n = len(lines)
     quotes = np.add.reduceat((buffer == 34).astype(np.int64), offsets[:-1]) if n else np.zeros(0, np.int64)
-    balanced = (quotes % 2 == 0) & _utf8(data, offsets)
+    # pyarrow ends a row at a carriage return too: a line with one not before its newline
+    # would be two rows, so it is malformed like a newline inside a value
+    lone_cr = (buffer == 13) & (np.append(buffer[1:], np.uint8(0)) != 10)
+    crs = np.add.reduceat(lone_cr.astype(np.int64), offsets[:-1]) if n else np.zeros(0, np.int64)
+    balanced = (quotes % 2 == 0) & (crs == 0) & _utf8(data, offsets)
     try:
         columns = pacsv.read_csv(pa.py_buffer(header)).column_names
     except pa.ArrowInvalid as error:

@@ -52,6 +52,16 @@ def test_csv_lines_with_broken_quotes_or_cells_are_malformed_at_their_place() ->
     assert records["_raw"][1] == '"b,page_view\n'
 
 
+def test_csv_lines_with_a_lone_carriage_return_are_malformed() -> None:
+    # found by test_any_file_never_crashes_and_every_line_is_counted (data=b"\r\x00")
+    header = b"event_id,event_type,page\n"
+    data = b"a,page_view,/\r\nb\rc,page_view,/\n\r\x00"
+    records = csv_block(header, data, start=0, unit="u", final=True).records.to_pydict()
+    assert records["_position"] == [0, 1, 2]
+    assert records["_malformed"] == [False, True, True]
+    assert records["event_id"] == ["a", None, None]
+
+
 def test_files_blocks_gzip_and_globs(tmp_path: Path) -> None:
     lines = [json.dumps(EVENT | {"event_id": f"e{i}"}) for i in range(1_000)]
     (tmp_path / "a.jsonl").write_text("\n".join(lines[:500]) + "\n")
