@@ -922,33 +922,48 @@ class _Rows:
     ) -> _Rows:
         """The rows at ``index`` of ``parts`` stacked, but the columns in ``without``.
 
-        A column that only small parts have (customer and catalogue fields) is filled in
-        from those parts alone rather than stacked in full; elsewhere it takes its default.
+        Only the largest part (the visit rows) is taken from in full, without stacking it
+        with the others; the few rows ``index`` picks from the other parts are copied in
+        after. A column that the largest part lacks takes its default elsewhere.
         """
-        sizes = np.array([p.size for p in parts])
-        bounds = np.concatenate([[0], np.cumsum(sizes)])
+        sizes = [p.size for p in parts]
+        bounds = np.cumsum([0, *sizes])
         line_base = np.cumsum([0] + [len(p.lines["product"]) for p in parts])
-        picked_rows: list[npt.NDArray[np.int64]] = []  # per part: where its rows are in index
+        big = int(np.argmax(sizes))
+        lo, hi = int(bounds[big]), int(bounds[big + 1])
+        small = np.flatnonzero((index < lo) | (index >= hi))
+        dense = len(index) > 8 * len(small)  # else (rows held back) every row is a small one
+        if dense:
+            big_index = index - lo
+            big_index[small] = 0
+        else:
+            small = np.arange(len(index))
+        small_index = index[small]
+        small_part = np.searchsorted(bounds, small_index, side="right") - 1
+        picks = [
+            (i, small[small_part == i], small_index[small_part == i] - bounds[i])
+            for i in range(len(parts))
+            if (i != big or not dense) and sizes[i]
+        ]
         columns = {}
         for name, (dtype, default) in _ROW_DEFAULTS.items():
             if name in without:
                 continue
-            pieces = [p.columns.get(name) for p in parts]
-            if name == "line_start":  # into the stacked lines
-                pieces = [None if c is None else c + line_base[i] for i, c in enumerate(pieces)]
-            if sum(sizes[i] for i, piece in enumerate(pieces) if piece is not None) * 8 < bounds[-1]:
-                if not picked_rows:
-                    which = np.searchsorted(bounds, index, side="right") - 1
-                    picked_rows = [np.flatnonzero(which == i) for i in range(len(parts))]
-                column = np.full(len(index), default, dtype)
-                for i, piece in enumerate(pieces):
-                    if piece is not None:
-                        column[picked_rows[i]] = piece[index[picked_rows[i]] - bounds[i]]
+            big_column = parts[big].columns.get(name)
+            if dense and big_column is not None:
+                column = np.take(big_column, big_index).astype(dtype, copy=False)
+                if name == "line_start":  # into the stacked lines
+                    column += line_base[big]
             else:
-                stacked = [
-                    np.full(sizes[i], default, dtype) if c is None else c for i, c in enumerate(pieces)
-                ]
-                column = np.take(np.concatenate(stacked).astype(dtype, copy=False), index)
+                column = np.full(len(index), default, dtype)
+            for i, where, rows in picks:
+                piece = parts[i].columns.get(name)
+                if piece is None:
+                    column[where] = default
+                elif name == "line_start":
+                    column[where] = piece[rows] + line_base[i]
+                else:
+                    column[where] = piece[rows]
             columns[name] = column
         lines = {name: np.concatenate([p.lines[name] for p in parts]) for name in parts[0].lines}
         return _Rows(columns, lines)._used_lines()
