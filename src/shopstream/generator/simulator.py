@@ -192,6 +192,8 @@ class _Chunk:
     bot_visit: npt.NDArray[np.int64]
     bot_start_us: npt.NDArray[np.int64]
     bot_events: npt.NDArray[np.int64]
+    session_ids: npt.NDArray[np.uint8]
+    """The session id of each visit of the chunk (registrations' visits last), as 16-byte rows."""
     incidents: list[tuple[int, int, int, float, int]]
 
 
@@ -250,7 +252,9 @@ class Simulator:
             chunk = 0
             try:
                 while True:
-                    while len(simulated) < _LOOKAHEAD:
+                    while not simulated or (
+                        len(simulated) < _LOOKAHEAD and _may_need(events, emitted, chunk, len(simulated))
+                    ):
                         minute_ahead = first_minute + next_chunk * self.chunk_minutes
                         simulated.append(pool.submit(self._simulate_chunk, next_chunk, minute_ahead))
                         next_chunk += 1
@@ -332,6 +336,7 @@ class Simulator:
             copies.columns["emit"] += (rng.uniform(1, 600, len(duplicates)) * MICROS).astype(np.int64)
             parts.append(copies)
         bots = np.flatnonzero(visits.visit_is_bot)
+        n_sessions = int(customer_columns["visit"].max(initial=visits.n_visits - 1)) + 1
         return _Chunk(
             parts=parts,
             sales=sales,
@@ -339,6 +344,9 @@ class Simulator:
             bot_visit=bots,
             bot_start_us=visits.visit_start_us[bots],
             bot_events=visits.visit_events[bots],
+            session_ids=hex_matrix(
+                _counters(np.full(n_sessions, chunk), np.arange(n_sessions)), salt=self._salt + 2
+            ),
             incidents=visits.incidents,
         )
 
@@ -376,7 +384,7 @@ class Simulator:
         )
         return self._emit(
             offset,
-            self._arrow(now),
+            self._arrow(now, part),
             now.columns["kind"],
             now.columns["detail"],
             bot_labels,
@@ -572,7 +580,7 @@ class Simulator:
                 rows["user"][where] = self._unknown_customer0 + rng.integers(1000, size=len(where))
 
     # -- Arrow ----------------------------------------------------------------------------
-    def _arrow(self, table: _Rows) -> pa.Table:
+    def _arrow(self, table: _Rows, part: _Chunk) -> pa.Table:
         """The rows as an Arrow table in the contract's schema."""
         world, rows, lines = self.world, table.columns, table.lines
         n = table.size
@@ -617,7 +625,7 @@ class Simulator:
             "received_ts": nulls(n, TIMESTAMP),
             "schema_version": fixed(np.full(n, SCHEMA_VERSION), pa.int16()),
             "user_id": take_ids(self._customer_ids, rows["user"], valid=has_user),
-            "session_id": self._session_ids(chunk, rows["visit"], present["session_id"]),
+            "session_id": self._session_ids(chunk, rows["visit"], present["session_id"], part),
             "channel": category(rows["channel"], [c.value for c in CHANNELS], valid=present["channel"]),
             "store_id": take_ids(world.store_ids, rows["store"], valid=rows["store"] >= 0),
             "country": category(rows["country"], COUNTRY_CODES, valid=present["country"]),
@@ -669,21 +677,24 @@ class Simulator:
         return pa.table([columns[f.name] for f in EVENTS_SCHEMA], schema=EVENTS_SCHEMA)
 
     def _session_ids(
-        self, chunk: npt.NDArray[np.int32], visit: npt.NDArray[np.int32], valid: npt.NDArray[np.bool_]
+        self,
+        chunk: npt.NDArray[np.int32],
+        visit: npt.NDArray[np.int32],
+        valid: npt.NDArray[np.bool_],
+        part: _Chunk,
     ) -> pa.Array:
-        """Session ids of the valid rows: each (chunk, visit) is hashed once, in a table over
-        the visits of the chunks present, and copied to its rows."""
+        """Session ids of the valid rows: copied from the chunk's table of them, but for the
+        few rows of earlier chunks (held back until now), which are hashed one by one."""
         rows = np.flatnonzero(valid)
         chunk, visit = np.take(chunk, rows), np.take(visit, rows)
-        if len(rows) == 0:
-            return hex_ids(_counters(chunk, visit), salt=self._salt + 2, valid=valid)
-        first, width = int(chunk.min()), int(visit.max()) + 1
-        slots = (int(chunk.max()) - first + 1) * width
-        if slots > 2 * len(rows):  # many chunks, few rows each: hash row by row
-            return hex_ids(_counters(chunk, visit), salt=self._salt + 2, valid=valid)
-        slot = np.arange(slots)
-        table = hex_matrix(_counters(first + slot // width, slot % width), salt=self._salt + 2)
-        return strings(np.take(table, (chunk - first).astype(np.int64) * width + visit, axis=0), valid)
+        ids = (
+            np.take(part.session_ids, visit, axis=0, mode="clip")
+            if len(part.session_ids)
+            else np.zeros((len(rows), 16), np.uint8)  # a chunk without visits
+        )
+        earlier = np.flatnonzero(chunk != part.chunk)
+        ids[earlier] = hex_matrix(_counters(chunk[earlier], visit[earlier]), salt=self._salt + 2)
+        return strings(ids, valid)
 
     def _emit(
         self,
@@ -763,6 +774,19 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
         ],
         schema=schema,
     )
+
+
+def _may_need(events: int | None, emitted: int, chunks: int, in_flight: int) -> bool:
+    """Whether one more chunk may be needed to reach ``events``, judged from the average of
+    the ``chunks`` emitted so far (with 10% to spare): a chunk simulated for nothing at the
+    end costs as much as a batch.
+
+    >>> _may_need(1000, 800, 4, 1), _may_need(1000, 800, 4, 2), _may_need(None, 0, 0, 5)
+    (True, False, True)
+    """
+    if events is None or chunks == 0:
+        return True
+    return emitted + 0.9 * in_flight * emitted / chunks < events
 
 
 def _counters(high: npt.NDArray[np.integer], low: npt.NDArray[np.integer]) -> npt.NDArray[np.uint64]:
@@ -955,7 +979,8 @@ class _Rows:
                 if name == "line_start":  # into the stacked lines
                     column += line_base[big]
             else:
-                column = np.full(len(index), default, dtype)
+                # zeroed memory is cheaper than a fill: pages nobody writes are never touched
+                column = np.zeros(len(index), dtype) if default == 0 else np.full(len(index), default, dtype)
             for i, where, rows in picks:
                 piece = parts[i].columns.get(name)
                 if piece is None:
