@@ -192,6 +192,8 @@ class _Chunk:
     bot_visit: npt.NDArray[np.int64]
     bot_start_us: npt.NDArray[np.int64]
     bot_events: npt.NDArray[np.int64]
+    session_ids: npt.NDArray[np.uint8]
+    """The session id of each visit of the chunk (registrations' visits last), as 16-byte rows."""
     incidents: list[tuple[int, int, int, float, int]]
 
 
@@ -250,7 +252,9 @@ class Simulator:
             chunk = 0
             try:
                 while True:
-                    while len(simulated) < _LOOKAHEAD:
+                    while not simulated or (
+                        len(simulated) < _LOOKAHEAD and _may_need(events, emitted, chunk, len(simulated))
+                    ):
                         minute_ahead = first_minute + next_chunk * self.chunk_minutes
                         simulated.append(pool.submit(self._simulate_chunk, next_chunk, minute_ahead))
                         next_chunk += 1
@@ -332,6 +336,7 @@ class Simulator:
             copies.columns["emit"] += (rng.uniform(1, 600, len(duplicates)) * MICROS).astype(np.int64)
             parts.append(copies)
         bots = np.flatnonzero(visits.visit_is_bot)
+        n_sessions = int(customer_columns["visit"].max(initial=visits.n_visits - 1)) + 1
         return _Chunk(
             parts=parts,
             sales=sales,
@@ -339,6 +344,9 @@ class Simulator:
             bot_visit=bots,
             bot_start_us=visits.visit_start_us[bots],
             bot_events=visits.visit_events[bots],
+            session_ids=hex_matrix(
+                _counters(np.full(n_sessions, chunk), np.arange(n_sessions)), salt=self._salt + 2
+            ),
             incidents=visits.incidents,
         )
 
@@ -376,7 +384,7 @@ class Simulator:
         )
         return self._emit(
             offset,
-            self._arrow(now),
+            self._arrow(now, part),
             now.columns["kind"],
             now.columns["detail"],
             bot_labels,
@@ -538,15 +546,14 @@ class Simulator:
         rows["emit"] = _arrival(rng, rows["ts"])
         if rate <= 0:
             return
-        u = rng.random(n)
-        hit = np.flatnonzero(u < rate)  # look at eligibility on these few rows only
+        hit = _bernoulli_rows(rng, n, rate)  # look at eligibility on these few rows only
         hit = hit[
             (rows["visit"][hit] >= 0)
             & ~rows["bot"][hit]
             & (rows["kind"][hit] < 0)
             & (rows["event_type"][hit] != CODE["user_registered"])
         ]
-        pick = (u[hit] / rate * len(FEED_FAULTS)).astype(np.int64)
+        pick = rng.integers(len(FEED_FAULTS), size=len(hit))
         allowed = [kind not in TEXT_FAULTS or self.text_faults for kind in FEED_FAULTS]
         for k, fault in enumerate(FEED_FAULTS):
             where = hit[pick == k]
@@ -572,7 +579,7 @@ class Simulator:
                 rows["user"][where] = self._unknown_customer0 + rng.integers(1000, size=len(where))
 
     # -- Arrow ----------------------------------------------------------------------------
-    def _arrow(self, table: _Rows) -> pa.Table:
+    def _arrow(self, table: _Rows, part: _Chunk) -> pa.Table:
         """The rows as an Arrow table in the contract's schema."""
         world, rows, lines = self.world, table.columns, table.lines
         n = table.size
@@ -617,7 +624,7 @@ class Simulator:
             "received_ts": nulls(n, TIMESTAMP),
             "schema_version": fixed(np.full(n, SCHEMA_VERSION), pa.int16()),
             "user_id": take_ids(self._customer_ids, rows["user"], valid=has_user),
-            "session_id": self._session_ids(chunk, rows["visit"], present["session_id"]),
+            "session_id": self._session_ids(chunk, rows["visit"], present["session_id"], part),
             "channel": category(rows["channel"], [c.value for c in CHANNELS], valid=present["channel"]),
             "store_id": take_ids(world.store_ids, rows["store"], valid=rows["store"] >= 0),
             "country": category(rows["country"], COUNTRY_CODES, valid=present["country"]),
@@ -669,21 +676,24 @@ class Simulator:
         return pa.table([columns[f.name] for f in EVENTS_SCHEMA], schema=EVENTS_SCHEMA)
 
     def _session_ids(
-        self, chunk: npt.NDArray[np.int32], visit: npt.NDArray[np.int32], valid: npt.NDArray[np.bool_]
+        self,
+        chunk: npt.NDArray[np.int32],
+        visit: npt.NDArray[np.int32],
+        valid: npt.NDArray[np.bool_],
+        part: _Chunk,
     ) -> pa.Array:
-        """Session ids of the valid rows: each (chunk, visit) is hashed once, in a table over
-        the visits of the chunks present, and copied to its rows."""
+        """Session ids of the valid rows: copied from the chunk's table of them, but for the
+        few rows of earlier chunks (held back until now), which are hashed one by one."""
         rows = np.flatnonzero(valid)
         chunk, visit = np.take(chunk, rows), np.take(visit, rows)
-        if len(rows) == 0:
-            return hex_ids(_counters(chunk, visit), salt=self._salt + 2, valid=valid)
-        first, width = int(chunk.min()), int(visit.max()) + 1
-        slots = (int(chunk.max()) - first + 1) * width
-        if slots > 2 * len(rows):  # many chunks, few rows each: hash row by row
-            return hex_ids(_counters(chunk, visit), salt=self._salt + 2, valid=valid)
-        slot = np.arange(slots)
-        table = hex_matrix(_counters(first + slot // width, slot % width), salt=self._salt + 2)
-        return strings(np.take(table, (chunk - first).astype(np.int64) * width + visit, axis=0), valid)
+        ids = (
+            np.take(part.session_ids, visit, axis=0, mode="clip")
+            if len(part.session_ids)
+            else np.zeros((len(rows), 16), np.uint8)  # a chunk without visits
+        )
+        earlier = np.flatnonzero(chunk != part.chunk)
+        ids[earlier] = hex_matrix(_counters(chunk[earlier], visit[earlier]), salt=self._salt + 2)
+        return strings(ids, valid)
 
     def _emit(
         self,
@@ -763,6 +773,19 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
         ],
         schema=schema,
     )
+
+
+def _may_need(events: int | None, emitted: int, chunks: int, in_flight: int) -> bool:
+    """Whether one more chunk may be needed to reach ``events``, judged from the average of
+    the ``chunks`` emitted so far (with 10% to spare): a chunk simulated for nothing at the
+    end costs as much as a batch.
+
+    >>> _may_need(1000, 800, 4, 1), _may_need(1000, 800, 4, 2), _may_need(None, 0, 0, 5)
+    (True, False, True)
+    """
+    if events is None or chunks == 0:
+        return True
+    return emitted + 0.9 * in_flight * emitted / chunks < events
 
 
 def _counters(high: npt.NDArray[np.integer], low: npt.NDArray[np.integer]) -> npt.NDArray[np.uint64]:
@@ -880,6 +903,25 @@ _JITTER_TABLE = np.sort(np.random.default_rng(0).exponential(0.3 * MICROS, 1 << 
 lookup is cheaper than an exponential draw."""
 
 
+def _bernoulli_rows(rng: np.random.Generator, n: int, rate: float) -> npt.NDArray[np.int64]:
+    """The rows among ``n`` that a draw with probability ``rate`` hits, found by geometric
+    gaps between hits: a few draws instead of one per row.
+
+    >>> _bernoulli_rows(np.random.default_rng(0), 10, 1.0).tolist()
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+    """
+    hits: list[npt.NDArray[np.int64]] = []
+    last = -1
+    while last < n:  # usually once: enough gaps are drawn for the expected hits and then some
+        gaps = rng.geometric(rate, int(n * rate + 4 * (n * rate) ** 0.5) + 16)
+        rows = last + np.cumsum(gaps)
+        hits.append(rows)
+        last = int(rows[-1])
+    found = np.concatenate(hits)
+    hit: npt.NDArray[np.int64] = found[: np.searchsorted(found, n)]
+    return hit
+
+
 def _no_lines() -> dict[str, npt.NDArray[Any]]:
     return {
         "product": np.zeros(0, np.int64),
@@ -922,33 +964,49 @@ class _Rows:
     ) -> _Rows:
         """The rows at ``index`` of ``parts`` stacked, but the columns in ``without``.
 
-        A column that only small parts have (customer and catalogue fields) is filled in
-        from those parts alone rather than stacked in full; elsewhere it takes its default.
+        Only the largest part (the visit rows) is taken from in full, without stacking it
+        with the others; the few rows ``index`` picks from the other parts are copied in
+        after. A column that the largest part lacks takes its default elsewhere.
         """
-        sizes = np.array([p.size for p in parts])
-        bounds = np.concatenate([[0], np.cumsum(sizes)])
+        sizes = [p.size for p in parts]
+        bounds = np.cumsum([0, *sizes])
         line_base = np.cumsum([0] + [len(p.lines["product"]) for p in parts])
-        picked_rows: list[npt.NDArray[np.int64]] = []  # per part: where its rows are in index
+        big = int(np.argmax(sizes))
+        lo, hi = int(bounds[big]), int(bounds[big + 1])
+        small = np.flatnonzero((index < lo) | (index >= hi))
+        dense = len(index) > 8 * len(small)  # else (rows held back) every row is a small one
+        if dense:
+            big_index = index - lo
+            big_index[small] = 0
+        else:
+            small = np.arange(len(index))
+        small_index = index[small]
+        small_part = np.searchsorted(bounds, small_index, side="right") - 1
+        picks = [
+            (i, small[small_part == i], small_index[small_part == i] - bounds[i])
+            for i in range(len(parts))
+            if (i != big or not dense) and sizes[i]
+        ]
         columns = {}
         for name, (dtype, default) in _ROW_DEFAULTS.items():
             if name in without:
                 continue
-            pieces = [p.columns.get(name) for p in parts]
-            if name == "line_start":  # into the stacked lines
-                pieces = [None if c is None else c + line_base[i] for i, c in enumerate(pieces)]
-            if sum(sizes[i] for i, piece in enumerate(pieces) if piece is not None) * 8 < bounds[-1]:
-                if not picked_rows:
-                    which = np.searchsorted(bounds, index, side="right") - 1
-                    picked_rows = [np.flatnonzero(which == i) for i in range(len(parts))]
-                column = np.full(len(index), default, dtype)
-                for i, piece in enumerate(pieces):
-                    if piece is not None:
-                        column[picked_rows[i]] = piece[index[picked_rows[i]] - bounds[i]]
+            big_column = parts[big].columns.get(name)
+            if dense and big_column is not None:
+                column = np.take(big_column, big_index).astype(dtype, copy=False)
+                if name == "line_start":  # into the stacked lines
+                    column += line_base[big]
             else:
-                stacked = [
-                    np.full(sizes[i], default, dtype) if c is None else c for i, c in enumerate(pieces)
-                ]
-                column = np.take(np.concatenate(stacked).astype(dtype, copy=False), index)
+                # zeroed memory is cheaper than a fill: pages nobody writes are never touched
+                column = np.zeros(len(index), dtype) if default == 0 else np.full(len(index), default, dtype)
+            for i, where, rows in picks:
+                piece = parts[i].columns.get(name)
+                if piece is None:
+                    column[where] = default
+                elif name == "line_start":
+                    column[where] = piece[rows] + line_base[i]
+                else:
+                    column[where] = piece[rows]
             columns[name] = column
         lines = {name: np.concatenate([p.lines[name] for p in parts]) for name in parts[0].lines}
         return _Rows(columns, lines)._used_lines()

@@ -291,14 +291,17 @@ def simulate_visits(
     purchased = np.zeros(n, dtype=bool)
     if funnel.preset == "funnel":
         bounce = rng.random(n) < funnel.bounce_rate
-        n_browse = np.where(bounce, 1, 1 + np.minimum(rng.geometric(0.22, n), 30)).astype(np.int64)
+        n_browse = np.ones(n, dtype=np.int64)
+        stay = np.flatnonzero(~bounce)
+        n_browse[stay] += np.minimum(rng.geometric(0.22, len(stay)), 30)
         cart_p = min(1.0, funnel.cart_rate / max(1e-9, 1 - funnel.bounce_rate))
         cart_p_visit = np.where(during(Incident.CONVERSION_DROP), cart_p * 0.5, cart_p)
         cart = human & ~bounce & (rng.random(n) < cart_p_visit)
         # big spenders fill bigger carts: the monetary spread RFM and lifetime value look for
-        spend = np.where(customer >= 0, world.customer_spend[np.maximum(customer, 0)], 1.0)
-        n_primary = np.where(cart, np.minimum(rng.geometric(np.clip(0.62 / spend, 0.25, 0.9)), 6), 0)
-        n_primary = n_primary.astype(np.int64)
+        with_cart = np.flatnonzero(cart)
+        spender = customer[with_cart]
+        spend = np.where(spender >= 0, world.customer_spend[np.maximum(spender, 0)], 1.0)
+        n_primary[with_cart] = np.minimum(rng.geometric(np.clip(0.62 / spend, 0.25, 0.9)), 6)
         checkout_p = np.where(
             during(Incident.CART_ABANDONMENT_SPIKE),
             funnel.checkout_rate * (0.05 + 0.2 * (1 - v_strength)),
@@ -318,7 +321,9 @@ def simulate_visits(
         n_primary = np.where(human, carts, 0).astype(np.int64)
         checkout = human & (buys > 0) & (n_primary > 0)
         purchased = checkout.copy()
-    n_browse = np.where(is_bot, rng.integers(50, 201, size=n), np.where(is_pos, 0, n_browse))
+    n_browse = np.where(is_pos, 0, n_browse)
+    bots = np.flatnonzero(is_bot)
+    n_browse[bots] = rng.integers(50, 201, size=len(bots))
 
     # cart adds: primaries plus bundle partners, right after the product that brought them
     primary_visit, _ = _ranks(n_primary)
@@ -342,7 +347,8 @@ def simulate_visits(
     kept[removed[has_remove]] = False
 
     # in-store sales: one purchase of a few products straight away
-    pos_lines = np.where(is_pos, np.minimum(rng.geometric(0.45, n), 8), 0).astype(np.int64)
+    pos_lines = np.zeros(n, dtype=np.int64)
+    pos_lines[is_pos] = np.minimum(rng.geometric(0.45, int(is_pos.sum())), 8)
     pos_visit, _ = _ranks(pos_lines)
     pos_product = _products_of(world, rng, _choice(rng, CATEGORY_SHARE, len(pos_visit)), spread=1.0)
     pos_partner = rng.random(len(pos_visit)) < funnel.bundle_rate * 0.5
