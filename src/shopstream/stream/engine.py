@@ -35,8 +35,9 @@ The warehouse leaves every audited record out of its facts and KPIs.
 7. advance the watermark; close the sessions it has left a timeout behind
    (``sessions``, ``abandoned_carts``, ``cart_metrics``);
 8. inventory alerts (``inventory_alerts``);
-9. metric detectors on the 5-minute windows the watermark closed (``anomalies``, and
-   the alerts lifecycle);
+9. metric detectors on the 5-minute windows the watermark closed (``anomalies``), and
+   the alerts lifecycle over them (``alerts`` and the notification outbox, see
+   :mod:`shopstream.alerts`);
 10. prune window tables past the retention; save ``stream_state``.
 
 Ingestion then writes its ledger and checkpoint and commits (see
@@ -56,6 +57,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shopstream.alerts import ANOMALY_SCHEMA, update_alerts
+from shopstream.alerts import create_tables as create_alert_tables
 from shopstream.events.contract import TIMESTAMP
 from shopstream.settings import StreamSettings
 from shopstream.stream.detectors import DETECTORS, NUMERIC, Baseline, Finding, Window
@@ -106,6 +109,7 @@ def create_tables(connection: duckdb.DuckDBPyConnection) -> None:
     for table in TABLES:
         connection.execute(sql(table))
     connection.execute(sql("views"))
+    create_alert_tables(connection)
 
 
 def _micros(moment: datetime) -> int:
@@ -304,9 +308,10 @@ class StreamProcessor:
             "window_history", first=_moment(history_from), last=_moment(first_open - step)
         ).to_pydict()
         fired = self._fired(_moment(history_from), _moment(first_open))
-        found = detect_windows(history, (start - history_from) // step, fired, self.detectors)
-        if found:
-            rows = [
+        first = (start - history_from) // step
+        found = detect_windows(history, first, fired, self.detectors)
+        anomalies = pa.Table.from_pylist(
+            [
                 {
                     "window_start": history["window_start"][index],
                     "window_end": history["window_start"][index] + METRIC_WINDOW,
@@ -319,13 +324,33 @@ class StreamProcessor:
                     "detected_at": now,
                 }
                 for index, f in found
-            ]
-            con.register("_anomalies", pa.Table.from_pylist(rows, schema=ANOMALY_SCHEMA))
-            try:
-                con.execute("INSERT INTO anomalies SELECT * FROM _anomalies ON CONFLICT DO NOTHING")
-            finally:
-                con.unregister("_anomalies")
+            ],
+            schema=ANOMALY_SCHEMA,
+        )
+        con.register("_anomalies", anomalies)
+        try:
+            con.execute("INSERT INTO anomalies SELECT * FROM _anomalies ON CONFLICT DO NOTHING")
+        finally:
+            con.unregister("_anomalies")
+        closed = [start + METRIC_WINDOW for start in history["window_start"][first:]]
+        update_alerts(con, anomalies, self._evaluated(closed), now)
         return StreamState(state.newest_us, state.watermark_us, first_open, state.pruned_us)
+
+    def _evaluated(self, window_ends: list[datetime]) -> pa.Table:
+        """What the closed windows evaluated: every detector overall, and each live scoped alert."""
+        scoped = self.connection.execute(
+            "SELECT DISTINCT anomaly_type, scope FROM alerts WHERE status <> 'resolved' AND scope <> 'all'"
+        ).fetchall()
+        pairs = [(kind, "all") for kind in DETECTORS] + [
+            (kind, scope) for kind, scope in scoped if kind in DETECTORS
+        ]
+        return pa.table(
+            {
+                "anomaly_type": [kind for _ in window_ends for kind, _ in pairs],
+                "scope": [scope for _ in window_ends for _, scope in pairs],
+                "window_end": pa.array([end for end in window_ends for _ in pairs], TIMESTAMP),
+            }
+        )
 
     def _fired(self, first: datetime | None, last: datetime | None) -> dict[str, set[datetime]]:
         rows = self.connection.execute(
@@ -350,21 +375,6 @@ class StreamProcessor:
             self.connection.execute(f"DELETE FROM {table} WHERE window_start < ?", [cutoff])
         self.connection.execute("DELETE FROM sessions WHERE last_ts < ?", [cutoff])
         return StreamState(state.newest_us, state.watermark_us, state.checked_us, horizon)
-
-
-ANOMALY_SCHEMA = pa.schema(
-    [
-        ("window_start", TIMESTAMP),
-        ("window_end", TIMESTAMP),
-        ("anomaly_type", pa.string()),
-        ("scope", pa.string()),
-        ("severity", pa.string()),
-        ("description", pa.string()),
-        ("observed", pa.float64()),
-        ("expected", pa.float64()),
-        ("detected_at", TIMESTAMP),
-    ]
-)
 
 
 def detect_windows(

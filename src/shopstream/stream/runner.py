@@ -17,6 +17,7 @@ from typing import Any
 
 import duckdb
 
+from shopstream.alerts import Dispatcher, sinks_from_settings
 from shopstream.ingest import store
 from shopstream.ingest.mapping import load_mapping
 from shopstream.ingest.pipeline import Ingestor, IngestReport, Progress, Source
@@ -70,12 +71,24 @@ def stream_source(
     progress: Progress | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> StreamReport:
-    """Run ``source`` through ingestion and the stream into ``connection``."""
+    """Run ``source`` through ingestion and the stream into ``connection``.
+
+    Alert notifications go out on a background thread, woken after each committed batch;
+    what it has not sent when the source ends stays in the outbox for the next run.
+    """
     processor = StreamProcessor(connection, settings.stream)
     ingestor = Ingestor(
         connection, settings.ingest, mapping=load_mapping(mapping), clock=clock, processor=processor
     )
-    report = ingestor.run(source, name, progress)
+    with Dispatcher(connection, sinks_from_settings(settings.alerts)) as dispatcher:
+
+        def committed(received: int) -> None:
+            dispatcher.notify()
+            if progress is not None:
+                progress(received)
+
+        report = ingestor.run(source, name, committed)
+        dispatcher.flush(timeout=settings.alerts.timeout_seconds)
     return StreamReport(report, summary(connection))
 
 
@@ -131,6 +144,13 @@ def follow(
     total = IngestReport()
     previous: dict[Path, tuple[int, float]] = {}
     taken: dict[Path, tuple[int, float]] = {}
+    dispatcher = Dispatcher(connection, sinks_from_settings(settings.alerts)).start()
+
+    def committed(received: int) -> None:
+        dispatcher.notify()
+        if progress is not None:
+            progress(received)
+
     try:
         while not stop():
             current = {p: (p.stat().st_size, p.stat().st_mtime) for p in expand(wanted)}
@@ -144,11 +164,13 @@ def follow(
             previous = current
             if fresh:
                 source = FileSource.of(fresh, block_bytes=ingest.batch_bytes, parquet_rows=ingest.batch_rows)
-                total.extend(ingestor.run(source, "file", progress))
+                total.extend(ingestor.run(source, "file", committed))
             else:
                 time.sleep(poll_seconds)
     except KeyboardInterrupt:  # Ctrl-C: the batch in flight was rolled back, the rest is committed
         pass
+    dispatcher.flush(timeout=settings.alerts.timeout_seconds)
+    dispatcher.stop()
     try:
         return StreamReport(total, summary(connection))
     finally:
