@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import duckdb
 
-from factories import Feed, event, purchase
+from factories import Feed, at, event, purchase
 
 
 def rows(connection: duckdb.DuckDBPyConnection, query: str) -> list[tuple[object, ...]]:
@@ -210,3 +210,18 @@ def test_a_traffic_drop_is_found_once_its_window_closes(shop: tuple[duckdb.DuckD
     assert rows(
         connection, "SELECT strftime(window_start, '%H:%M'), anomaly_type, observed, expected FROM anomalies"
     ) == [("10:05", "traffic_drop", 10.0, 100.0)]
+
+
+def test_a_registration_dated_after_its_event_is_flagged(
+    shop: tuple[duckdb.DuckDBPyConnection, Feed],
+) -> None:
+    connection, feed = shop
+    feed(
+        [
+            event("user_registered", "10:00", "s1", user_id="u1", registered_at=at("10:02")),
+            event("user_registered", "10:00", "s2", user_id="u2", registered_at=at("09:59")),
+        ]
+    )
+    assert rows(connection, "SELECT rule, entity_id, observed FROM audit") == [
+        ("future_registration", "u1", 120.0)
+    ]

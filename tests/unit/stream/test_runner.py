@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -55,3 +56,20 @@ def test_follow_takes_files_as_they_appear_and_ends_like_a_replay(tmp_path: Path
     report = follow([watched], settings, db=followed, poll_seconds=0.05, stop=stop)
     assert report.ingest.received == 6_000
     assert _figures(followed) == _figures(whole)
+
+
+def test_the_live_simulator_streams_events_as_the_clock_reaches_them(tmp_path: Path) -> None:
+    db = tmp_path / "live.duckdb"
+    started = datetime.now(UTC)
+    report = stream([], Settings(), simulate=True, events=1_500, rate=3_000.0, db=db)
+    assert report.ingest.received >= 1_500
+    connection = duckdb.connect(str(db), read_only=True)
+    first, last = connection.sql("SELECT epoch(min(event_ts)), epoch(max(event_ts)) FROM events").fetchall()[
+        0
+    ]
+    landed = connection.sql("SELECT count(*) FROM events WHERE received_ts >= event_ts").fetchall()[0][0]
+    accepted = connection.sql("SELECT count(*) FROM events").fetchall()[0][0]
+    connection.close()
+    assert first >= started.replace(second=0, microsecond=0).timestamp()  # the feed starts this minute
+    assert last <= datetime.now(UTC).timestamp()  # nothing from the future
+    assert landed == accepted  # each event was received once its time had come
