@@ -128,15 +128,27 @@ class DetectorSettings(BaseModel):
         3.0, gt=0, description="... and at least this rate over its duration (humans stay below 3)."
     )
     baseline_windows: int = Field(12, ge=3, description="Previous 5-minute windows in a metric's baseline.")
+    pool_windows: int = Field(
+        3,
+        ge=2,
+        le=6,
+        description="Latest windows a metric detector judges (alone and pooled);"
+        " its baseline ends before them.",
+    )
     revenue_drop: tuple[float, float, float] = (0.30, 0.40, 0.50)
     traffic_z: tuple[float, float, float] = (3.0, 4.0, 5.0)
     abandonment_z: float = Field(2.5, gt=0)
     abandonment_rate: tuple[float, float, float] = (0.70, 0.80, 0.90)
     conversion_rate: tuple[float, float, float] = (0.03, 0.02, 0.01)
     missing_share: tuple[float, float, float] = (0.10, 0.25, 0.50)
-    category_share: float = Field(0.60, gt=0, le=1, description="One category's share of revenue (low).")
+    category_share: float = Field(0.60, gt=0, le=1, description="One category's share of cart adds (low).")
+    category_adds: int = Field(20, ge=1, description="Cart adds the category rule needs.")
     significance: float = Field(
-        0.001, gt=0, lt=0.5, description="How unlikely a change must be under the baseline to be flagged."
+        1e-4,
+        gt=0,
+        lt=0.5,
+        description="How unlikely a change must be under the baseline to be flagged"
+        " (a week has 2,016 windows, and the sparse rules judge three pools each).",
     )
 
 

@@ -29,7 +29,8 @@ The warehouse leaves every audited record out of its facts and KPIs.
 3. order and registration rules (``audit``);
 4. sessions: ``open_sessions`` and ``cart_lines`` merged, bots flagged, new
    sessions and carts counted;
-5. window tables, without flagged orders and bots' events: ``sales``, ``window_metrics``,
+5. window tables, without flagged orders and bots' events: ``sales``, ``window_metrics`` (by
+   event time, then the cohort figures by the window each visit started in),
    ``product_activity``, ``category_activity``, ``product_sales``, ``search_activity``;
 6. suspicious customers (``customer_windows``, ``audit``);
 7. advance the watermark; close the sessions it has left a timeout behind
@@ -54,6 +55,7 @@ from typing import Any
 
 import duckdb
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -219,7 +221,12 @@ class StreamProcessor:
             )
             relations["_kpi"] = ontime.filter(pc.invert(flagged))
             con.register("_kpi", relations["_kpi"])
-            for name in ("update_sales", "update_window_metrics", "update_search_activity"):
+            for name in (
+                "update_sales",
+                "update_window_metrics",
+                "update_visit_outcomes",
+                "update_search_activity",
+            ):
                 self._run(name)
             con.register("_product_events", self._query("product_events"))
             for name in ("update_product_activity", "update_category_activity", "update_product_sales"):
@@ -302,7 +309,7 @@ class StreamProcessor:
         start = origin_us if state.checked_us is None else state.checked_us
         if start >= first_open:
             return state
-        lookback = 3 * self.detectors.baseline_windows
+        lookback = 3 * self.detectors.baseline_windows + self.detectors.pool_windows
         history_from = max(origin_us, start - lookback * step)
         history = self._query(
             "window_history", first=_moment(history_from), last=_moment(first_open - step)
@@ -377,6 +384,10 @@ class StreamProcessor:
         return StreamState(state.newest_us, state.watermark_us, state.checked_us, horizon)
 
 
+BASELINE_GROUPS = {"traffic_spike": "traffic", "traffic_drop": "traffic"}
+"""Detectors of one figure in opposite directions: a window either fired in leaves both baselines."""
+
+
 def detect_windows(
     history: dict[str, list[Any]],
     first: int,
@@ -385,28 +396,46 @@ def detect_windows(
 ) -> list[tuple[int, Finding]]:
     """Findings for the windows of ``history`` from index ``first`` on.
 
-    Each detector's baseline is the previous ``baseline_windows`` windows in which it
-    did not fire (earlier batches' findings are in ``fired``), so an incident does not
-    become the norm while it lasts. It looks back at most three baselines: a change
-    that outlasts that is the new normal, and the plain previous windows are used.
+    Each detector judges the latest ``pool_windows`` windows up to the one reported and
+    compares them with a baseline that ends before the oldest of them: the previous
+    ``baseline_windows`` windows in which it did not fire (earlier batches' findings are in
+    ``fired``), so an incident does not become the norm while it lasts. It looks back at
+    most three baselines: a change that outlasts that is the new normal, and the plain
+    previous windows are used. A finding marks the window it is reported for; the windows
+    it pooled are not marked, so the outcome does not depend on where batches split.
+    ``traffic_spike`` and ``traffic_drop`` share their baseline (``BASELINE_GROUPS``).
     """
     size = thresholds.baseline_windows
+    pool = thresholds.pool_windows
     columns = {name: np.asarray(history[name], dtype=np.float64) for name in NUMERIC}
     starts = history["window_start"]
-    quiet = {kind: np.array([s not in fired.get(kind, set()) for s in starts]) for kind in DETECTORS}
-    found: list[tuple[int, Finding]] = []
-    for index in range(first, len(starts)):
-        window = Window(
+    windows = [
+        Window(
             **{name: history[name][index] for name in NUMERIC}, top_category=history["top_category"][index]
         )
+        for index in range(max(first - pool + 1, 0), len(starts))
+    ]
+    offset = max(first - pool + 1, 0)
+    quiet: dict[str, npt.NDArray[np.bool_]] = {}
+    for kind in DETECTORS:
+        # spikes and drops share one baseline: a recovery from a drop is no spike
+        group = BASELINE_GROUPS.get(kind, kind)
+        calm = np.array([s not in fired.get(kind, set()) for s in starts])
+        quiet[group] = quiet[group] & calm if group in quiet else calm
+    found: list[tuple[int, Finding]] = []
+    for index in range(first, len(starts)):
+        oldest = max(index - pool + 1, 0)
+        recent = windows[oldest - offset : index + 1 - offset]
         for kind, detector in DETECTORS.items():
-            reach = max(index - 3 * size, 0)
-            earlier = reach + np.flatnonzero(quiet[kind][reach:index])[-size:]
+            calm = quiet[BASELINE_GROUPS.get(kind, kind)]
+            reach = max(oldest - 3 * size, 0)
+            earlier = reach + np.flatnonzero(calm[reach:oldest])[-size:]
             if len(earlier) < size:
-                earlier = np.arange(max(index - size, 0), index)
+                earlier = np.arange(max(oldest - size, 0), oldest)
             baseline = Baseline({name: values[earlier] for name, values in columns.items()})
-            finding = detector(window, baseline, thresholds)
+            baseline.columns["lag"] = (index - earlier).astype(np.float64)
+            finding = detector(recent, baseline, thresholds)
             if finding is not None:
                 found.append((index, finding))
-                quiet[kind][index] = False
+                calm[index] = False
     return found

@@ -1,5 +1,7 @@
 -- Step 5b: the 5-minute vital signs of the batch's events (sessions and carts: step 4f).
-INSERT INTO window_metrics
+INSERT INTO window_metrics (window_start, events, sessions, online_sessions, page_views, product_views, searches,
+                            cart_adds, carts, checkouts, orders, online_orders, failed_payments, revenue,
+                            priced_events, missing_price, missing_category)
 SELECT time_bucket(INTERVAL 5 MINUTE, event_ts) AS window_start,
        count(*) FILTER (WHERE session_id IS NOT NULL),
        0, 0,

@@ -16,5 +16,11 @@ CREATE TABLE IF NOT EXISTS window_metrics (
     revenue DECIMAL(18, 2),
     priced_events BIGINT,
     missing_price BIGINT,
-    missing_category BIGINT
+    missing_category BIGINT,
+    -- cohort figures: what the online visits that started in the window went on to do
+    cart_visits BIGINT DEFAULT 0,
+    checkout_visits BIGINT DEFAULT 0,
+    visit_orders BIGINT DEFAULT 0,
+    visit_failed_payments BIGINT DEFAULT 0,
+    visit_revenue DECIMAL(18, 2) DEFAULT 0
 )
