@@ -198,18 +198,22 @@ def test_stock_falls_with_sales_and_raises_restock_and_high_demand_alerts(
     assert rows(connection, "SELECT count(*) FROM inventory_alerts WHERE kind = 'restock'") == [(1,)]
 
 
-def test_a_traffic_drop_is_found_once_its_window_closes(shop: tuple[duckdb.DuckDBPyConnection, Feed]) -> None:
+def test_a_traffic_drop_is_found_once_its_second_window_closes(
+    shop: tuple[duckdb.DuckDBPyConnection, Feed],
+) -> None:
     connection, feed = shop
     visits = [
         event("page_view", f"{9 + (w * 5) // 60:02d}:{(w * 5) % 60:02d}:{(v * 2) % 60:02d}", f"w{w}v{v}")
-        for w in range(14)
+        for w in range(15)
         for v in range(100 if w < 13 else 10)
-    ]
+    ]  # 100 visits in each 5-minute window from 09:00, then 10 at 10:05 and at 10:10
     feed(visits, allowed_lateness_seconds=0)
-    feed([event("page_view", "10:10:00", "later")], allowed_lateness_seconds=0)
+    assert rows(connection, "SELECT count(*) FROM anomalies") == [(0,)]  # 10:10 is still open
+    feed([event("page_view", "10:15:00", "later")], allowed_lateness_seconds=0)
     assert rows(
-        connection, "SELECT strftime(window_start, '%H:%M'), anomaly_type, observed, expected FROM anomalies"
-    ) == [("10:05", "traffic_drop", 10.0, 100.0)]
+        connection, "SELECT strftime(window_start, '%H:%M'), anomaly_type, severity, observed FROM anomalies"
+    ) == [("10:10", "traffic_drop", "critical", 10.0)]
+    assert rows(connection, "SELECT anomaly_type, status FROM alerts") == [("traffic_drop", "open")]
 
 
 def test_a_registration_dated_after_its_event_is_flagged(
