@@ -85,17 +85,17 @@ TABLES = (
     "audit",
     "anomalies",
 )
-WINDOW_TABLES = {
-    "sales": 1,
-    "window_metrics": 5,
-    "product_activity": 1,
-    "product_sales": 5,
-    "category_activity": 5,
-    "search_activity": 5,
-    "cart_metrics": 5,
-    "customer_windows": 5,
-}
-"""Window tables pruned past the retention, with their window in minutes."""
+WINDOW_TABLES = (
+    "sales",
+    "window_metrics",
+    "product_activity",
+    "product_sales",
+    "category_activity",
+    "search_activity",
+    "cart_metrics",
+    "customer_windows",
+)
+"""Window tables pruned past the retention."""
 METRIC_WINDOW = timedelta(minutes=5)
 MICROS = 1_000_000
 _PARAMETER = re.compile(r"\$([a-z_]+)")
@@ -112,14 +112,6 @@ def create_tables(connection: duckdb.DuckDBPyConnection) -> None:
         connection.execute(sql(table))
     connection.execute(sql("views"))
     create_alert_tables(connection)
-
-
-def _micros(moment: datetime) -> int:
-    return (
-        int(moment.timestamp() * MICROS)
-        if moment.tzinfo
-        else int(moment.replace(tzinfo=UTC).timestamp() * MICROS)
-    )
 
 
 def _moment(micros: int | None) -> datetime | None:
@@ -267,7 +259,7 @@ class StreamProcessor:
     def _advance(self, state: StreamState, ontime: pa.Table) -> StreamState:
         if not ontime.num_rows:
             return state
-        newest = _micros(pc.max(ontime.column("event_ts")).as_py())
+        newest = int(pc.max(ontime.column("event_ts").cast(pa.int64())).as_py())
         if state.newest_us is not None:
             newest = max(newest, state.newest_us)
         watermark = newest - self.settings.allowed_lateness_seconds * MICROS
