@@ -138,17 +138,19 @@ class StreamProcessor:
         create_tables(connection)
 
     # -- plumbing -------------------------------------------------------------------------------
-    def _run(self, name: str, **values: Any) -> None:
+    @staticmethod
+    def _bound(name: str, values: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """``sql/<name>.sql`` and the values of the parameters it names (DuckDB refuses extras)."""
         text = sql(name)
         used = set(_PARAMETER.findall(text))
-        self.connection.execute(text, {k: v for k, v in values.items() if k in used})
+        return text, {k: v for k, v in values.items() if k in used}
+
+    def _run(self, name: str, **values: Any) -> None:
+        self.connection.execute(*self._bound(name, values))
 
     def _query(self, name: str, **values: Any) -> pa.Table:
-        text = sql(name)
-        used = set(_PARAMETER.findall(text))
-        return self.connection.sql(
-            text, params={k: v for k, v in values.items() if k in used}
-        ).to_arrow_table()
+        text, params = self._bound(name, values)
+        return self.connection.sql(text, params=params).to_arrow_table()
 
     def state(self) -> StreamState:
         rows = self.connection.execute(

@@ -9,7 +9,8 @@ next run resumes after it).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,20 +62,18 @@ def summary(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     }
 
 
-def stream_source(
+@contextmanager
+def _pipeline(
     connection: duckdb.DuckDBPyConnection,
-    source: Source,
-    name: str,
     settings: Settings,
-    *,
-    mapping: str = "shopstream",
-    progress: Progress | None = None,
+    mapping: str,
+    progress: Progress | None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-) -> StreamReport:
-    """Run ``source`` through ingestion and the stream into ``connection``.
+) -> Iterator[tuple[Ingestor, Progress]]:
+    """Ingestion carrying the stream, and the progress callback to run it with.
 
     Alert notifications go out on a background thread, woken after each committed batch;
-    what it has not sent when the source ends stays in the outbox for the next run.
+    what it has not sent when the run ends stays in the outbox for the next run.
     """
     processor = StreamProcessor(connection, settings.stream)
     ingestor = Ingestor(
@@ -87,8 +86,23 @@ def stream_source(
             if progress is not None:
                 progress(received)
 
-        report = ingestor.run(source, name, committed)
+        yield ingestor, committed
         dispatcher.flush(timeout=settings.alerts.timeout_seconds)
+
+
+def stream_source(
+    connection: duckdb.DuckDBPyConnection,
+    source: Source,
+    name: str,
+    settings: Settings,
+    *,
+    mapping: str = "shopstream",
+    progress: Progress | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> StreamReport:
+    """Run ``source`` through ingestion and the stream into ``connection``."""
+    with _pipeline(connection, settings, mapping, progress, clock) as (ingestor, committed):
+        report = ingestor.run(source, name, committed)
     return StreamReport(report, summary(connection))
 
 
@@ -139,39 +153,39 @@ def follow(
     wanted = list(paths)
     ingest = settings.ingest
     connection = store.connect(db if db is not None else ingest.db)
-    processor = StreamProcessor(connection, settings.stream)
-    ingestor = Ingestor(connection, ingest, mapping=load_mapping(mapping), processor=processor)
     total = IngestReport()
     previous: dict[Path, tuple[int, float]] = {}
     taken: dict[Path, tuple[int, float]] = {}
-    dispatcher = Dispatcher(connection, sinks_from_settings(settings.alerts)).start()
-
-    def committed(received: int) -> None:
-        dispatcher.notify()
-        if progress is not None:
-            progress(received)
-
     try:
-        while not stop():
-            current = {p: (p.stat().st_size, p.stat().st_mtime) for p in expand(wanted)}
-            steady = [p for p, seen in current.items() if previous.get(p) == seen and taken.get(p) != seen]
-            fresh = [
-                p
-                for p in steady
-                if not is_events_file(p) or not store.checkpoint(connection, str(p.resolve()))[1]
-            ]
-            taken.update({p: current[p] for p in steady})
-            previous = current
-            if fresh:
-                source = FileSource.of(fresh, block_bytes=ingest.batch_bytes, parquet_rows=ingest.batch_rows)
-                total.extend(ingestor.run(source, "file", committed))
-            else:
-                time.sleep(poll_seconds)
-    except KeyboardInterrupt:  # Ctrl-C: the batch in flight was rolled back, the rest is committed
-        pass
-    dispatcher.flush(timeout=settings.alerts.timeout_seconds)
-    dispatcher.stop()
-    try:
+        with _pipeline(connection, settings, mapping, progress) as (ingestor, committed):
+            try:
+                while not stop():
+                    current = {p: _looks(p) for p in expand(wanted)}
+                    steady = [
+                        p for p, seen in current.items() if previous.get(p) == seen and taken.get(p) != seen
+                    ]
+                    fresh = [
+                        p
+                        for p in steady
+                        if not is_events_file(p) or not store.checkpoint(connection, str(p.resolve()))[1]
+                    ]
+                    taken.update({p: current[p] for p in steady})
+                    previous = current
+                    if fresh:
+                        source = FileSource.of(
+                            fresh, block_bytes=ingest.batch_bytes, parquet_rows=ingest.batch_rows
+                        )
+                        total.extend(ingestor.run(source, "file", committed))
+                    else:
+                        time.sleep(poll_seconds)
+            except KeyboardInterrupt:  # Ctrl-C: the batch in flight was rolled back, the rest is committed
+                pass
         return StreamReport(total, summary(connection))
     finally:
         connection.close()
+
+
+def _looks(path: Path) -> tuple[int, float]:
+    """What a poll sees of a file: its size and modification time."""
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime
