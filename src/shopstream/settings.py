@@ -108,6 +108,14 @@ class IngestSettings(BaseModel):
     dedupe_horizon_days: float = Field(
         7.0, gt=0, description="Event time behind the newest event within which re-sent ids are recognised."
     )
+    compact_files: int = Field(
+        16,
+        ge=2,
+        description="Small files of accepted events that are merged into one once there are this many.",
+    )
+    compact_below_events: int = Field(
+        100_000, ge=1, description="A file of accepted events holding fewer events than this is small."
+    )
 
 
 class DetectorSettings(BaseModel):

@@ -9,7 +9,7 @@ committed with its ledger row, exactly as ``shopstream ingest`` does.
 The baseline (``pydantic-loop``) is what a hand-written collector would do: read
 the JSON lines, validate each with a pydantic model of the contract
 (``model_validate_json``, the fastest validated path), drop repeated ids with a set,
-and bulk-insert the valid events into DuckDB once at the end.
+and bulk-insert the valid events into a DuckDB table once at the end.
 """
 
 from __future__ import annotations
@@ -118,8 +118,7 @@ def pydantic_loop(prepared: tuple[Path, Path]) -> int:
     connection.execute("SET TimeZone = 'UTC'")
     table = pa.Table.from_pylist(valid)
     connection.register("valid", table)
-    columns = ", ".join(f'"{c}"' for c in table.column_names if c != "items")
-    connection.execute(f"INSERT INTO events ({columns}) SELECT {columns} FROM valid")
+    connection.execute("CREATE OR REPLACE TABLE collected AS SELECT * EXCLUDE (items) FROM valid")
     connection.close()
     return received
 

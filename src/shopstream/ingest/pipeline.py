@@ -25,7 +25,8 @@ written: a violation raises :class:`~shopstream.ingest.errors.LedgerError`.
 **Commit order of a batch** (:meth:`Ingestor.ingest_batch`), one DuckDB transaction:
 
 1. skip the batch if the unit's checkpoint already covers it (a resumed run);
-2. insert the accepted events into ``events``;
+2. write the accepted events as the batch's landing file, list it in ``event_files``
+   and redefine ``events`` over the listed files (:mod:`shopstream.ingest.landing`);
 3. insert their ids into ``dedupe_keys`` and new product/customer ids into
    ``dimension_keys``;
 4. insert the refused records into ``quarantine``;
@@ -55,7 +56,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from shopstream.events.contract import EVENT_COLUMNS, TIMESTAMP
-from shopstream.ingest import store
+from shopstream.ingest import landing, store
 from shopstream.ingest.decode import (
     POSITION,
     RAW,
@@ -386,6 +387,7 @@ class Ingestor:
             con.unregister("_checked")
             con.unregister("_records_in")
         self._prune()
+        landing.compact(con, self.settings.compact_files, self.settings.compact_below_events)
         return ledger
 
     def _refused(self, batch: RawBatch, checked: pa.Table, decided: pa.Table) -> pa.Table:
@@ -458,10 +460,11 @@ class Ingestor:
     ) -> None:
         """Steps 2-6 of the commit order (the caller opens and commits the transaction)."""
         con = self.connection
+        batch_id = self._next_batch_id()
         con.register("_accepted", accepted.select(list(CONTRACT)))
         con.register("_refused", refused.filter(pc.invert(refused.column("_copy"))))
         try:
-            con.execute("INSERT INTO events SELECT * FROM _accepted")
+            landing.land(con, accepted.select(list(CONTRACT)), batch_id)
             con.execute("INSERT INTO dedupe_keys SELECT event_id, event_ts FROM _accepted")
             for kind, event_type, key in (
                 ("customer", "user_registered", "user_id"),
@@ -472,7 +475,6 @@ class Ingestor:
                     f"WHERE event_type = '{event_type}' AND {key} IS NOT NULL "
                     f"AND {key} NOT IN (SELECT id FROM dimension_keys WHERE kind = '{kind}')"
                 )
-            batch_id = self._next_batch_id()
             mapping = None if self.mapping is None else self.mapping.name
             con.execute(
                 f"""

@@ -1,6 +1,7 @@
 """The ingestion store: the DuckDB tables ingestion writes, created from the contract.
 
-``events`` holds accepted events (one column per contract column, DuckDB types);
+``events`` is the view of accepted events (one column per contract column, DuckDB
+types) over the Parquet files of the landing zone (:mod:`shopstream.ingest.landing`);
 ``customers``, ``products`` and ``stores`` the latest entity rows; ``quarantine``,
 ``ledger``, ``checkpoints``, ``dedupe_keys`` and ``dimension_keys`` are defined in
 the ``sql/`` files next to this module. Opening a store creates what is missing.
@@ -19,7 +20,6 @@ import duckdb
 
 from shopstream.events.contract import (
     CUSTOMER_COLUMNS,
-    EVENT_COLUMNS,
     PRODUCT_COLUMNS,
     STORE_COLUMNS,
     Column,
@@ -27,7 +27,7 @@ from shopstream.events.contract import (
 from shopstream.ingest.decode import quote, sql_type
 from shopstream.ingest.errors import IngestError
 
-TABLES = ("quarantine", "ledger", "checkpoints", "dedupe_keys", "dimension_keys")
+TABLES = ("quarantine", "ledger", "checkpoints", "dedupe_keys", "dimension_keys", "event_files")
 ENTITY_COLUMNS: dict[str, tuple[Column, ...]] = {
     "customers": CUSTOMER_COLUMNS,
     "products": PRODUCT_COLUMNS,
@@ -54,12 +54,14 @@ def connect(path: Path | str) -> duckdb.DuckDBPyConnection:
         connection = duckdb.connect(str(path))
     except duckdb.Error as error:
         raise IngestError(f"cannot open the database {path}: {error}") from None
+    from shopstream.ingest import landing
+
     connection.execute("SET TimeZone = 'UTC'")
-    connection.execute(create_table("events", EVENT_COLUMNS))
     for kind, columns in ENTITY_COLUMNS.items():
         connection.execute(create_table(kind, columns))
     for table in TABLES:
         connection.execute(sql(table))
+    landing.attach(connection, str(path))
     return connection
 
 

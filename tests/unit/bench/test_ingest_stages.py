@@ -16,5 +16,5 @@ def test_ingest_stage_and_baseline_store_the_feed(tmp_path: Path) -> None:
     assert 0.9 * 20_000 < stored <= 20_500
     lines = prepare_feed(5_000, "jsonl", tmp_path / "jsonl")
     assert pydantic_loop(lines) >= 5_000
-    kept = duckdb.connect(str(lines[1])).sql("SELECT count(*) FROM events").fetchall()[0][0]
+    kept = duckdb.connect(str(lines[1])).sql("SELECT count(*) FROM collected").fetchall()[0][0]
     assert 0.9 * 5_000 < kept <= 5_200
