@@ -45,6 +45,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -202,6 +203,25 @@ def _decode_problems(checked: pa.Table) -> pa.Table:
     )
 
 
+@dataclass(frozen=True)
+class Checked:
+    """A batch decoded and checked at ``now``: ``table`` has a row per record with its
+    contract columns, bookkeeping, ``_row`` and first problem (``_reason``, ``_field``)."""
+
+    batch: RawBatch
+    now: datetime
+    table: pa.Table
+
+
+def _ahead(items: Iterator[Checked]) -> Iterator[Checked]:
+    """``items``, each next one produced on a worker thread while the caller uses this one."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(next, items, None)
+        while (item := pending.result()) is not None:
+            pending = pool.submit(next, items, None)
+            yield item
+
+
 def _from(batch: RawBatch, position: int) -> RawBatch:
     """The part of ``batch`` from ``position`` on (records are in position order)."""
     positions = batch.records.column(POSITION)
@@ -249,7 +269,11 @@ class Ingestor:
 
     # -- running -------------------------------------------------------------------------------
     def run(self, source: Source, name: str, progress: Progress | None = None) -> IngestReport:
-        """Ingest everything ``source`` has; ``name`` labels it in the ledger and quarantine."""
+        """Ingest everything ``source`` has; ``name`` labels it in the ledger and quarantine.
+
+        The next batch is read and checked on a second thread (with a cursor of its own)
+        while this one commits: checking needs nothing the commit writes.
+        """
         report = IngestReport()
         for entities in source.entities():
             report.entities[entities.kind] = report.entities.get(entities.kind, 0) + self.load_entities(
@@ -257,22 +281,35 @@ class Ingestor:
             )
         if report.entities:
             report.add(self.retry_held())
-        for batch in self._whole_events(source.batches()):
-            resume = self._start_of(batch, report)
+        cursor = self.connection.cursor()
+        try:
+            for checked in _ahead(self._checked_batches(source.batches(), cursor, report)):
+                ledger = self.commit(checked, name)
+                report.add(ledger)
+                if progress is not None:
+                    progress(ledger.received)
+                held = self.retry_held()
+                if held.received:
+                    report.add(held)
+        finally:
+            cursor.close()
+        return report
+
+    def _checked_batches(
+        self, batches: Iterable[RawBatch], connection: duckdb.DuckDBPyConnection, report: IngestReport
+    ) -> Iterator[Checked]:
+        """The batches still to ingest (resumed runs skip what is committed), checked."""
+        for batch in self._whole_events(batches, connection):
+            resume = self._start_of(batch, report, connection)
             if resume >= batch.end and batch.end > batch.start:
                 continue
             if resume > batch.start:
                 batch = _from(batch, resume)
-            ledger = self.ingest_batch(batch, name)
-            report.add(ledger)
-            if progress is not None:
-                progress(ledger.received)
-            held = self.retry_held()
-            if held.received:
-                report.add(held)
-        return report
+            yield self.check(batch, connection)
 
-    def _whole_events(self, batches: Iterable[RawBatch]) -> Iterator[RawBatch]:
+    def _whole_events(
+        self, batches: Iterable[RawBatch], connection: duckdb.DuckDBPyConnection
+    ) -> Iterator[RawBatch]:
         """Batches cut so that the lines of one event never straddle two batches.
 
         With a ``lines`` mapping the rows at the end of a batch that share the last
@@ -292,7 +329,7 @@ class Ingestor:
             if batch.final or batch.kind != "columns" or not batch.records.num_rows:
                 yield batch
                 continue
-            ids = self.mapping.event_ids(self.connection, batch.records)
+            ids = self.mapping.event_ids(connection, batch.records)
             last = ids[len(ids) - 1]
             same = pc.fill_null(pc.equal(ids, last), False) if last.is_valid else pc.is_null(ids)
             differs = pc.indices_nonzero(pc.invert(same))
@@ -304,30 +341,35 @@ class Ingestor:
         if pending is not None:
             yield pending
 
-    def _start_of(self, batch: RawBatch, report: IngestReport) -> int:
+    def _start_of(self, batch: RawBatch, report: IngestReport, connection: duckdb.DuckDBPyConnection) -> int:
         """Where this run resumes in ``batch.unit``: its checkpoint if an earlier run stopped part-way."""
         if batch.unit not in self._resume:
-            position, complete = store.checkpoint(self.connection, batch.unit)
+            position, complete = store.checkpoint(connection, batch.unit)
             self._resume[batch.unit] = 0 if complete else position
             if position and not complete:
                 report.resumed_units.append(batch.unit)
         return self._resume[batch.unit]
 
     # -- one batch -----------------------------------------------------------------------------
-    def check(self, batch: RawBatch, now: datetime) -> pa.Table:
-        """The batch decoded to the contract, with each record's first problem (``_reason``, ``_field``)."""
+    def check(self, batch: RawBatch, connection: duckdb.DuckDBPyConnection) -> Checked:
+        """The batch decoded to the contract, with each record's first problem (``_reason``,
+        ``_field``), at the ingestion clock's now; ``connection`` runs the SQL."""
+        now = self.clock()
         records = batch.records
         kind = batch.kind
         if self.mapping is not None:
-            records, kind = self.mapping.apply(self.connection, records, kind), "columns"
-        self.connection.register("_records_in", records)
+            records, kind = self.mapping.apply(connection, records, kind), "columns"
+        connection.register("_records_in", records)
         received = f"TIMESTAMPTZ '{now.isoformat()}'"
         if kind == "json":
             relation = f"({json_records_sql('_records_in', CONTRACT, NESTED)})"
             types = {name: pa.string() for name in CONTRACT} | {"_malformed": pa.bool_()}
         else:
             relation, types = "_records_in", {f.name: f.type for f in records.schema}
-        checked = self.connection.sql(conform_sql(relation, types, received)).to_arrow_table()
+        try:
+            checked = connection.sql(conform_sql(relation, types, received)).to_arrow_table()
+        finally:
+            connection.unregister("_records_in")
         skew = timedelta(seconds=self.settings.clock_skew_seconds)
         found = pa.concat_tables(
             [_decode_problems(checked), contract_problems(checked), clock_problems(checked, now, skew)]
@@ -338,7 +380,7 @@ class Ingestor:
         mapped = checked.column("_mapped_reason")
         reason = pc.coalesce(mapped, reason)
         field_ = pc.if_else(pc.is_valid(mapped), checked.column("_mapped_field"), field_)
-        return checked.append_column("_reason", reason).append_column("_field", field_)
+        return Checked(batch, now, checked.append_column("_reason", reason).append_column("_field", field_))
 
     def _derive_dimensions(self) -> None:
         """The batch's own products and customers become known (mappings that define them)."""
@@ -355,15 +397,18 @@ class Ingestor:
         )
 
     def ingest_batch(self, batch: RawBatch, source: str, *, replacing: pa.Array | None = None) -> BatchLedger:
-        """Decide and commit one batch (see the module's commit order).
+        """Check and commit one batch (see the module's commit order)."""
+        return self.commit(self.check(batch, self.connection), source, replacing=replacing)
+
+    def commit(self, checked: Checked, source: str, *, replacing: pa.Array | None = None) -> BatchLedger:
+        """Decide and commit one checked batch (see the module's commit order).
 
         ``replacing`` (replay) names quarantine rows this batch re-reads: they are
         removed in the same transaction, and re-inserted if still refused.
         """
-        now = self.clock()
-        checked = self.check(batch, now)
+        batch, now, table = checked.batch, checked.now, checked.table
         con = self.connection
-        con.register("_checked", checked)
+        con.register("_checked", table)
         try:
             with store.transaction(con):
                 if replacing is not None:
@@ -376,16 +421,15 @@ class Ingestor:
                 con.register("_horizon", pa.table({"ts": pa.array([self._horizon()], TIMESTAMP)}))
                 decided = con.sql(store.sql("batch_outcome")).to_arrow_table()
                 outcome = decided.column("_outcome")
-                accepted = checked.filter(pc.equal(outcome, "accepted"))
-                refused = self._refused(batch, checked, decided)
-                ledger = self._count(batch, source, checked, outcome, accepted, refused)
+                accepted = table.filter(pc.equal(outcome, "accepted"))
+                refused = self._refused(batch, table, decided)
+                ledger = self._count(batch, source, table, outcome, accepted, refused)
                 ledger.check()
                 self._write(batch, source, ledger, now, accepted, refused)
                 if self.processor is not None:
                     self.processor.process(accepted.select(list(CONTRACT)), now)
         finally:
             con.unregister("_checked")
-            con.unregister("_records_in")
         self._prune()
         landing.compact(con, self.settings.compact_files, self.settings.compact_below_events)
         return ledger
