@@ -26,6 +26,8 @@ import atexit
 import os
 import shutil
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -61,16 +63,38 @@ def directory_of(connection: duckdb.DuckDBPyConnection) -> Path:
     return Path(connection.execute("SELECT directory FROM landing").fetchall()[0][0])
 
 
-def land(connection: duckdb.DuckDBPyConnection, events: pa.Table, batch_id: int) -> None:
-    """Write ``events`` (accepted, in the contract's columns) as the batch's file, list
-    it and redefine ``events``; the caller's transaction commits them."""
-    if not events.num_rows:
-        return
-    directory = directory_of(connection)
+@dataclass
+class Landing:
+    """A batch's file, written on a thread while the rest of its transaction runs."""
+
+    directory: Path
+    name: str
+    batch_id: int
+    events: int
+    written: Future[None] | None
+
+    def finish(self, connection: duckdb.DuckDBPyConnection) -> None:
+        """Wait for the file, list it and redefine ``events``: the caller's transaction
+        commits them."""
+        if self.written is None:
+            return
+        self.written.result()
+        connection.execute(
+            "INSERT INTO event_files VALUES (?, ?, ?)", [self.name, self.batch_id, self.events]
+        )
+        _define_view(connection, self.directory)
+
+
+_WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shopstream-landing")
+
+
+def land(connection: duckdb.DuckDBPyConnection, events: pa.Table, batch_id: int) -> Landing:
+    """Start writing ``events`` (accepted, in the contract's columns) as the batch's
+    file; :meth:`Landing.finish` completes it inside the batch's transaction."""
     name = f"batch-{batch_id:012d}.parquet"
-    _write(events, directory / name)
-    connection.execute("INSERT INTO event_files VALUES (?, ?, ?)", [name, batch_id, events.num_rows])
-    _define_view(connection, directory)
+    directory = directory_of(connection)
+    written = _WRITER.submit(_write, events, directory / name) if events.num_rows else None
+    return Landing(directory, name, batch_id, events.num_rows, written)
 
 
 def compact(connection: duckdb.DuckDBPyConnection, compact_files: int, compact_below: int) -> int:

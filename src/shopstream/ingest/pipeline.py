@@ -22,22 +22,28 @@ written: a violation raises :class:`~shopstream.ingest.errors.LedgerError`.
   ``unknown_customer``) and is replayed automatically as soon as that product or
   customer arrives (an entity file, ``product_updated`` or ``user_registered``).
 
-**Commit order of a batch** (:meth:`Ingestor.ingest_batch`), one DuckDB transaction:
+**Commit order of a batch** (:meth:`Ingestor.commit`), one DuckDB transaction. The
+batch was read and checked before (:meth:`Ingestor.check`; in a run, on a second
+thread while the previous batch committed); then:
 
 1. skip the batch if the unit's checkpoint already covers it (a resumed run);
-2. write the accepted events as the batch's landing file, list it in ``event_files``
-   and redefine ``events`` over the listed files (:mod:`shopstream.ingest.landing`);
+2. decide each record's fate and check the ledger's invariant; start writing the
+   accepted events as the batch's landing file, on a thread
+   (:mod:`shopstream.ingest.landing`);
 3. insert their ids into ``dedupe_keys`` and new product/customer ids into
    ``dimension_keys``;
 4. insert the refused records into ``quarantine``;
-5. insert the ledger row (the invariant was checked before step 2);
+5. insert the ledger row;
 6. move the unit's checkpoint to the batch's end;
 7. hand the accepted events to the stream, if one rides on this ingestion
-   (:mod:`shopstream.stream.engine` numbers its own steps); commit.
+   (:mod:`shopstream.stream.engine` numbers its own steps);
+8. wait for the landing file (flushed to disk), list it in ``event_files`` and
+   redefine ``events`` over the listed files; commit.
 
-A crash before the commit leaves nothing of the batch; the restart reads the same
-batch again. After the commit, held records whose dimension arrived are replayed
-(their own batch and transaction).
+A crash before the commit leaves nothing of the batch (a landing file nobody lists is
+deleted when the store is next opened); the restart reads the same batch again. After
+the commit, held records whose dimension arrived are replayed (their own batch and
+transaction).
 """
 
 from __future__ import annotations
@@ -421,13 +427,17 @@ class Ingestor:
                 con.register("_horizon", pa.table({"ts": pa.array([self._horizon()], TIMESTAMP)}))
                 decided = con.sql(store.sql("batch_outcome")).to_arrow_table()
                 outcome = decided.column("_outcome")
-                accepted = table.filter(pc.equal(outcome, "accepted"))
+                is_accepted = pc.equal(outcome, "accepted")
+                accepted = table.select(list(CONTRACT)).filter(is_accepted)
                 refused = self._refused(batch, table, decided)
-                ledger = self._count(batch, source, table, outcome, accepted, refused)
+                ledger = self._count(batch, source, table, outcome, is_accepted, refused)
                 ledger.check()
-                self._write(batch, source, ledger, now, accepted, refused)
+                batch_id = self._next_batch_id()
+                landed = landing.land(con, accepted, batch_id)
+                self._write(batch, batch_id, source, ledger, now, accepted, refused)
                 if self.processor is not None:
-                    self.processor.process(accepted.select(list(CONTRACT)), now)
+                    self.processor.process(accepted, now)
+                landed.finish(con)
         finally:
             con.unregister("_checked")
         self._prune()
@@ -470,7 +480,7 @@ class Ingestor:
         source: str,
         checked: pa.Table,
         outcome: pa.ChunkedArray,
-        accepted: pa.Table,
+        is_accepted: pa.ChunkedArray,
         refused: pa.Table,
     ) -> BatchLedger:
         """The batch's ledger row: every record counted once, in source records."""
@@ -487,7 +497,7 @@ class Ingestor:
             start=batch.start,
             end=batch.end,
             received=_total(checked.column(RECORDS)),
-            accepted=_total(accepted.column(RECORDS)),
+            accepted=_total(pc.filter(checked.column(RECORDS), is_accepted)),
             quarantined=sum(by_reason.values()),
             duplicates=duplicates + _total(pc.filter(refused.column(RECORDS), copy)),
             by_reason=dict(sorted(by_reason.items())),
@@ -496,19 +506,18 @@ class Ingestor:
     def _write(
         self,
         batch: RawBatch,
+        batch_id: int,
         source: str,
         ledger: BatchLedger,
         now: datetime,
         accepted: pa.Table,
         refused: pa.Table,
     ) -> None:
-        """Steps 2-6 of the commit order (the caller opens and commits the transaction)."""
+        """Steps 3-6 of the commit order (the caller opens and commits the transaction)."""
         con = self.connection
-        batch_id = self._next_batch_id()
-        con.register("_accepted", accepted.select(list(CONTRACT)))
+        con.register("_accepted", accepted)
         con.register("_refused", refused.filter(pc.invert(refused.column("_copy"))))
         try:
-            landing.land(con, accepted.select(list(CONTRACT)), batch_id)
             con.execute("INSERT INTO dedupe_keys SELECT event_id, event_ts FROM _accepted")
             for kind, event_type, key in (
                 ("customer", "user_registered", "user_id"),
