@@ -62,7 +62,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from shopstream.events.contract import EVENT_COLUMNS, TIMESTAMP
+from shopstream.events.contract import EVENT_COLUMNS
 from shopstream.ingest import landing, store
 from shopstream.ingest.decode import (
     POSITION,
@@ -424,7 +424,7 @@ class Ingestor:
                     )
                 if self.mapping is not None and self.mapping.derive_dimensions:
                     self._derive_dimensions()
-                con.register("_horizon", pa.table({"ts": pa.array([self._horizon()], TIMESTAMP)}))
+                con.register("_old_seen", self._old_seen(table))
                 decided = con.sql(store.sql("batch_outcome")).to_arrow_table()
                 outcome = decided.column("_outcome")
                 is_accepted = pc.equal(outcome, "accepted")
@@ -440,6 +440,7 @@ class Ingestor:
                 landed.finish(con)
         finally:
             con.unregister("_checked")
+            con.unregister("_old_seen")
         self._prune()
         landing.compact(con, self.settings.compact_files, self.settings.compact_below_events)
         return ledger
@@ -569,6 +570,30 @@ class Ingestor:
 
     def _next_batch_id(self) -> int:
         return int(store.first_row(self.connection, "SELECT coalesce(max(batch_id), 0) + 1 FROM ledger")[0])
+
+    def _old_seen(self, checked: pa.Table) -> pa.Table:
+        """Ids of the batch's events older than the dedupe horizon that ``events`` has: only
+        those rows' time range of ``events`` is read, and only when there are any."""
+        horizon = self._horizon()
+        old = pa.table({"event_id": pa.array([], pa.string())})
+        if horizon is not None:
+            event_ts = checked.column("event_ts")
+            older = pc.fill_null(pc.less(event_ts, pa.scalar(horizon, event_ts.type)), False)
+            old = checked.filter(older).select(["event_id", "event_ts"])
+        if not old.num_rows:
+            return old.select(["event_id"])
+        self.connection.register("_old", old)
+        try:
+            return self.connection.sql(
+                "SELECT DISTINCT event_id FROM events WHERE event_ts BETWEEN $lo AND $hi"
+                " AND event_id IN (SELECT event_id FROM _old)",
+                params={
+                    "lo": pc.min(old.column("event_ts")).as_py(),
+                    "hi": pc.max(old.column("event_ts")).as_py(),
+                },
+            ).to_arrow_table()
+        finally:
+            self.connection.unregister("_old")
 
     def _horizon(self) -> datetime | None:
         """The oldest event time the dedupe keys cover (None: they cover everything)."""

@@ -3,7 +3,8 @@
 -- integrity and clock problems come in as _reason/_field; this adds the referential
 -- checks and the dedupe by event_id: the first valid copy of an id not accepted
 -- before is accepted, every other copy of an accepted id is a duplicate. Ids are
--- looked up in dedupe_keys (the recent horizon); older events in events itself.
+-- looked up in dedupe_keys (the recent horizon); _old_seen holds the ids of events
+-- older than the horizon that events itself already has.
 WITH known_products AS (
     SELECT id FROM dimension_keys WHERE kind = 'product'
 ),
@@ -48,16 +49,10 @@ problems AS (
         coalesce(_field, _ref_field) AS _field
     FROM referenced
 ),
-old AS (
-    -- events older than the dedupe horizon (_horizon) are looked up in events itself
-    SELECT event_id, event_ts FROM _checked WHERE event_ts < (SELECT ts FROM _horizon)
-),
 seen AS (
     SELECT DISTINCT event_id FROM dedupe_keys WHERE event_id IN (SELECT event_id FROM _checked)
     UNION
-    SELECT DISTINCT event_id FROM events
-    WHERE event_ts BETWEEN (SELECT min(event_ts) FROM old) AND (SELECT max(event_ts) FROM old)
-        AND event_id IN (SELECT event_id FROM old)
+    SELECT event_id FROM _old_seen  -- ids older than the horizon, found in events itself
 ),
 repeated AS (
     SELECT event_id, min(_position) AS first_valid
