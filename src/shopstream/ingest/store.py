@@ -55,6 +55,9 @@ def connect(path: Path | str) -> duckdb.DuckDBPyConnection:
     except duckdb.Error as error:
         raise IngestError(f"cannot open the database {path}: {error}") from None
     connection.execute("SET TimeZone = 'UTC'")
+    # DuckDB draws a progress bar on stdout for a statement over 2 s (a loaded machine), which
+    # would land inside a command's --json output: the core never prints
+    connection.execute("SET enable_progress_bar = false")
     connection.execute(create_table("events", EVENT_COLUMNS))
     for kind, columns in ENTITY_COLUMNS.items():
         connection.execute(create_table(kind, columns))
