@@ -57,6 +57,9 @@ def connect(path: Path | str) -> duckdb.DuckDBPyConnection:
     from shopstream.ingest import landing
 
     connection.execute("SET TimeZone = 'UTC'")
+    # DuckDB draws a progress bar on stdout for a statement over 2 s (a loaded machine), which
+    # would land inside a command's --json output: the core never prints
+    connection.execute("SET enable_progress_bar = false")
     for kind, columns in ENTITY_COLUMNS.items():
         connection.execute(create_table(kind, columns))
     for table in TABLES:

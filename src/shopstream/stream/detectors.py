@@ -390,38 +390,57 @@ def cart_abandonment_spike(recent: Sequence[Window], base: Baseline, t: Detector
     return _scan(recent, judge, t)
 
 
+def fisher(p_one: float, p_two: float) -> float:
+    """Fisher's combination of two independent tail probabilities: P(chi-square with 4 degrees of
+    freedom >= -2 ln(p_one p_two)), which is ``q (1 - ln q)`` for their product ``q``.
+
+    >>> round(fisher(0.01, 0.01), 6), fisher(1.0, 1.0), fisher(0.0, 0.5)
+    (0.001021, 1.0, 0.0)
+    """
+    q = p_one * p_two
+    return q * (1 - math.log(q)) if q > 0 else 0.0
+
+
 def conversion_drop(recent: Sequence[Window], base: Baseline, t: DetectorSettings) -> Finding | None:
-    """Online conversion below the floor and unlikely low against the baseline.
+    """Online conversion below the floor and unlikely low against the baseline's funnel.
 
     Over the latest window, or it pooled with the one or two before (most significant pool
     reported): conversion = orders of the online visits started there / those visits
     (cohort figures); it gives the severity (``conversion_rate``: <3% medium, <2% high, <1%
-    critical) and must be unlikely: a Poisson tail of the orders below
-    ``visits * baseline conversion`` under ``significance``. Half a baseline at least (the
-    first half hour of a stream).
+    critical). It must also be unlikely, judged on the two steps a conversion is made of:
+    the visits that filled a cart (a Poisson tail of the carts below ``visits`` times the
+    baseline's carts per visit) and the carts that ordered (a binomial tail of the orders
+    among the carts at the baseline's orders per cart), the two tails combined by Fisher's
+    method (:func:`fisher`) under ``significance``. A window holds about 20 carts but only
+    5 orders, so two windows without an order are no proof on their own (P = e^-9 at best,
+    over 1e-4), while a drop that also empties the carts shows in them at once. Half a
+    baseline at least (the first half hour of a stream).
     """
     if len(base) < t.baseline_windows // 2:
         return None
-    base_visits = base.total("online_sessions")
-    if base_visits <= 0:
+    base_visits, base_carts = base.total("online_sessions"), base.total("cart_visits")
+    if base_visits <= 0 or base_carts <= 0:
         return None
     expected = base.total("visit_orders") / base_visits
+    carts_per_visit = base_carts / base_visits
+    orders_per_cart = min(base.total("visit_orders"), base_carts) / base_carts
 
     def judge(pool: Sequence[Window]) -> tuple[float, Finding] | None:
         visits = pooled(pool, "online_sessions")
         if visits <= 0:
             return None
-        orders = pooled(pool, "visit_orders")
+        orders, carts = pooled(pool, "visit_orders"), pooled(pool, "cart_visits")
         rate = orders / visits
         severity = _level(rate, t.conversion_rate, below=True)
         if severity is None:
             return None
-        p = poisson_cdf(orders, visits * expected)
+        p = fisher(poisson_cdf(carts, visits * carts_per_visit), binomial_cdf(orders, carts, orders_per_cart))
         finding = Finding(
             "conversion_drop",
             severity,
             f"Conversion drop: {rate:.1%} of the {visits:.0f} visits of the last {len(pool) * 5} minutes"
-            f" bought (expected ~{expected:.1%}).",
+            f" bought (expected ~{expected:.1%}); {carts:.0f} filled a cart (expected"
+            f" ~{visits * carts_per_visit:.0f}).",
             rate,
             expected,
             windows=len(pool),

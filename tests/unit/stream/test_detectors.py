@@ -179,17 +179,24 @@ def test_traffic_follows_the_baseline_trend() -> None:
 
 
 def test_conversion_drop_hand_computed() -> None:
-    # baseline conversion 3% (3 orders of 100 visits a window); 600 visits with 1 order: 0.17%,
-    # critical (< 1%); 18 orders expected, P(X <= 1 | 18) = 19 e^-18 ~ 2.9e-7
-    base = baseline_of([flat(online_sessions=100, visit_orders=3)] * 12)
-    pool = [flat(online_sessions=200, visit_orders=v) for v in (1, 0, 0)]
-    finding = conversion_drop(pool, base, SETTINGS)
+    # baseline: 100 visits, 10 carts and 2 orders a window -> 2% conversion, 0.1 carts a visit,
+    # 0.2 orders a cart
+    base = baseline_of([flat(online_sessions=100, cart_visits=10, visit_orders=2)] * 12)
+    # two windows of 200 visits, 8 carts and no order each: 0% (critical, < 1%). The orders alone,
+    # none of 8 expected, are no proof (P = e^-8 = 3.4e-4); but 16 carts of 40 expected,
+    # P(X <= 16 | 40) = 1.42e-5, and no order from them, 0.8^16 = 0.0281, give q = 3.99e-7 and
+    # Fisher's q (1 - ln q) = 3.99e-7 x 15.73 = 6.3e-6, under 1e-4
+    drop = flat(online_sessions=200, cart_visits=8, visit_orders=0)
+    finding = conversion_drop([drop, drop], base, SETTINGS)
     assert finding is not None
-    assert finding.severity == "critical"
-    assert finding.observed == pytest.approx(1 / 600)
-    assert finding.windows == 3
-    # one window alone, 200 visits and no order (6 expected, P = e^-6 ~ 2.5e-3), is not enough
-    assert conversion_drop(pool[-1:], base, SETTINGS) is None
+    assert (finding.severity, finding.observed, finding.windows) == ("critical", 0.0, 2)
+    assert finding.expected == pytest.approx(0.02)
+    # the latest window alone: P(X <= 8 | 20) = 2.09e-3 and 0.8^8 = 0.168 -> 3.1e-3, not enough
+    assert conversion_drop([drop], base, SETTINGS) is None
+    # carts as usual (40 of 40) and no order: P = 0.542 and 0.8^40 = 1.33e-4 -> q = 7.2e-5,
+    # Fisher 7.6e-4: the orders alone decide, and ten minutes without one are not enough
+    usual_carts = flat(online_sessions=200, cart_visits=20, visit_orders=0)
+    assert conversion_drop([usual_carts, usual_carts], base, SETTINGS) is None
 
 
 def test_data_quality_hand_computed() -> None:
