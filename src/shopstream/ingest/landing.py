@@ -52,6 +52,7 @@ def attach(connection: duckdb.DuckDBPyConnection, db: str) -> Path:
         directory = Path(db).resolve().with_name(Path(db).name + SUFFIX)
         directory.mkdir(exist_ok=True)
     connection.execute("CREATE OR REPLACE TABLE landing AS SELECT ?::VARCHAR AS directory", [str(directory)])
+    connection.execute("SET parquet_metadata_cache = true")  # every query of events reads the same files
     _adopt_table(connection, directory)
     _remove_unlisted(connection, directory)
     _define_view(connection, directory)
