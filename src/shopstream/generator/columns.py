@@ -115,7 +115,7 @@ def hex_matrix(counters: npt.NDArray[np.uint64], salt: int) -> npt.NDArray[np.ui
     """The ids of :func:`hex_ids` as rows of 16 bytes."""
     with np.errstate(over="ignore"):
         scrambled = splitmix64(counters.astype(np.uint64) ^ np.uint64(splitmix64_scalar(salt)))
-    quads = _HEX_QUADS[scrambled.view(np.uint16)]
+    quads = np.take(_HEX_QUADS, scrambled.view(np.uint16))  # twice as fast as indexing
     return quads.view(np.uint8).reshape(len(counters), 16)
 
 

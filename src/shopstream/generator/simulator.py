@@ -72,7 +72,7 @@ MICROS = 1_000_000
 BOGUS_EVENT_TYPES = ("coupon_applied", "wishlist_add", "PageView")
 EVENT_TYPE_VALUES = tuple(t.value for t in EVENT_TYPES) + BOGUS_EVENT_TYPES
 ALL_CITIES = tuple(city for c in COUNTRIES for city in c[4])
-_PAGES, _QUERIES = pa.array(PAGES), pa.array(QUERIES)
+_PAGES, _QUERIES, _CITIES = pa.array(PAGES), pa.array(QUERIES), pa.array(ALL_CITIES)
 MISSABLE = ("event_ts", "session_id", "channel", "country")
 _MISSABLE_CODE = {"session_id": "visit", "channel": "channel", "country": "country"}
 """The row column whose -1 makes a missable field null anyway."""
@@ -613,7 +613,11 @@ class Simulator:
         has_order = rows["order"] >= 0
         customer_ref = rows["customer_ref"]
         is_customer = customer_ref >= 0
-        customers = pa.array(customer_ref[is_customer])
+        customer_rows = np.flatnonzero(is_customer)  # a few registrations and profile updates
+        customers = np.take(customer_ref, customer_rows)
+        age = np.zeros(n, np.int16)
+        age[customer_rows] = np.take(world.customer_age, customers)
+        order_rows = np.flatnonzero(has_order)
         has_city, has_page, has_query = rows["city"] >= 0, rows["page"] >= 0, rows["query"] >= 0
         has_user = rows["user"] >= 0
         chunk = rows["chunk"]
@@ -629,8 +633,8 @@ class Simulator:
             "store_id": take_ids(world.store_ids, rows["store"], valid=rows["store"] >= 0),
             "country": category(rows["country"], COUNTRY_CODES, valid=present["country"]),
             "device": category(rows["device"], [d.value for d in DEVICES], valid=rows["device"] >= 0),
-            "page": spread(_PAGES.take(pa.array(rows["page"][has_page])), has_page),
-            "search_query": spread(_QUERIES.take(pa.array(rows["query"][has_query])), has_query),
+            "page": spread(_PAGES.take(np.compress(has_page, rows["page"])), has_page),
+            "search_query": spread(_QUERIES.take(np.compress(has_query, rows["query"])), has_query),
             "results_count": fixed(rows["results"], pa.int32(), valid=has_query),
             "product_id": take_ids(self._product_ids, product, valid=has_product),
             # unknown products (a fault) show the category of a real one: the id is what is wrong
@@ -640,7 +644,9 @@ class Simulator:
             "unit_price": money(rows["unit_price"], valid=rows["price_shown"]),
             "quantity": fixed(rows["quantity"], pa.int32(), valid=is_cart),
             "order_id": hex_ids(
-                _counters(chunk[has_order], rows["order"][has_order]), salt=self._salt + 3, valid=has_order
+                _counters(np.take(chunk, order_rows), np.take(rows["order"], order_rows)),
+                salt=self._salt + 3,
+                valid=has_order,
             ),
             "payment_method": category(
                 rows["payment"], [p.value for p in PAYMENTS], valid=rows["payment"] >= 0
@@ -660,10 +666,8 @@ class Simulator:
             "customer_name": spread(
                 world.customers.column("name").take(customers).combine_chunks(), is_customer
             ),
-            "city": spread(pa.array(ALL_CITIES).take(pa.array(rows["city"][has_city])), has_city),
-            "age": fixed(
-                np.take(world.customer_age, customer_ref, mode="clip"), pa.int16(), valid=is_customer
-            ),
+            "city": spread(_CITIES.take(np.compress(has_city, rows["city"])), has_city),
+            "age": fixed(age, pa.int16(), valid=is_customer),
             "registered_at": timestamps(rows["registered_us"], valid=is_customer),
             "product_name": nulls(n, pa.string()),
             "sku": nulls(n, pa.string()),
@@ -887,7 +891,7 @@ def _visit_rows(visits: Visits) -> dict[str, npt.NDArray[Any]]:
         "payment": visits.payment,
         "failure": visits.failure,
         "order_total": visits.order_total_cents,
-        "bot": visits.visit_is_bot[visits.visit],
+        "bot": np.take(visits.visit_is_bot, visits.visit),
     }
 
 
