@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -322,10 +322,18 @@ class Simulator:
             "quantity": visits.line_quantity,
             "price": visits.line_price_cents,
         }
-        visit_rows, customer_rows = _Rows(visit_columns, lines), _Rows(customer_columns, _no_lines())
+        per_visit: dict[str, npt.NDArray[Any]] = {
+            "channel": visits.visit_channel,
+            "device": visits.visit_device,
+            "country": visits.visit_country,
+            "store": visits.visit_store,
+            "bot": visits.visit_is_bot,
+        }
+        visit_rows = _Rows(visit_columns, lines, per_visit)
+        customer_rows = _Rows(customer_columns, _no_lines())
         self._order_anomalies(rng, visit_rows)
         self._registration_anomalies(rng, customer_columns)
-        self._feed_faults(rng, visit_columns)
+        self._feed_faults(rng, visit_columns, visits.visit_is_bot)
         customer_columns["emit"] = _arrival(rng, customer_columns["ts"])
         parts = [visit_rows, customer_rows]
         duplicates = np.flatnonzero(visit_columns["kind"] == _A[Anomaly.DUPLICATE])
@@ -539,7 +547,9 @@ class Simulator:
         ).astype(np.int64)
         kind[registrations] = _A[Anomaly.FUTURE_REGISTRATION]
 
-    def _feed_faults(self, rng: np.random.Generator, rows: dict[str, npt.NDArray[Any]]) -> None:
+    def _feed_faults(
+        self, rng: np.random.Generator, rows: dict[str, npt.NDArray[Any]], visit_is_bot: npt.NDArray[np.bool_]
+    ) -> None:
         """Faults real feeds have, on visit events of human visitors: each kind at rate/9."""
         rate = self.settings.anomaly_rate
         n = len(rows["ts"])
@@ -549,7 +559,7 @@ class Simulator:
         hit = _bernoulli_rows(rng, n, rate)  # look at eligibility on these few rows only
         hit = hit[
             (rows["visit"][hit] >= 0)
-            & ~rows["bot"][hit]
+            & ~np.take(visit_is_bot, rows["visit"][hit])
             & (rows["kind"][hit] < 0)
             & (rows["event_type"][hit] != CODE["user_registered"])
         ]
@@ -876,10 +886,6 @@ def _visit_rows(visits: Visits) -> dict[str, npt.NDArray[Any]]:
         "ts": visits.ts_us,
         "visit": visits.visit,
         "user": visits.user,
-        "channel": visits.channel,
-        "device": visits.device,
-        "country": visits.country,
-        "store": visits.store,
         "page": visits.page,
         "query": visits.query,
         "results": visits.results,
@@ -891,14 +897,13 @@ def _visit_rows(visits: Visits) -> dict[str, npt.NDArray[Any]]:
         "payment": visits.payment,
         "failure": visits.failure,
         "order_total": visits.order_total_cents,
-        "bot": np.take(visits.visit_is_bot, visits.visit),
     }
 
 
 def _arrival(rng: np.random.Generator, ts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """When events reach the feed: their time plus network jitter (mean 0.3 s), so nearby
     events arrive slightly out of order."""
-    jitter: npt.NDArray[np.int64] = _JITTER_TABLE[rng.integers(0, 1 << 16, len(ts), dtype=np.uint16)]
+    jitter: npt.NDArray[np.int64] = np.take(_JITTER_TABLE, rng.integers(0, 1 << 16, len(ts), dtype=np.uint16))
     return ts + jitter
 
 
@@ -940,15 +945,24 @@ class _Rows:
 
     columns: dict[str, npt.NDArray[Any]]
     lines: dict[str, npt.NDArray[Any]]
+    per_visit: dict[str, npt.NDArray[Any]] = field(default_factory=dict)
+    """Columns given once per visit, not per row: row i's value is at ``columns["visit"][i]``."""
 
     @property
     def size(self) -> int:
         return len(self.columns["ts"])
 
+    def values(self, name: str, rows: npt.NDArray[np.integer]) -> npt.NDArray[Any] | None:
+        """Column ``name`` at ``rows`` (None if these rows lack it)."""
+        if name in self.per_visit:
+            return np.take(self.per_visit[name], np.take(self.columns["visit"], rows))
+        column = self.columns.get(name)
+        return None if column is None else np.take(column, rows)
+
     def take(self, index: npt.NDArray[np.integer]) -> _Rows:
         """The rows at ``index``, with only the lines they use (renumbered)."""
         columns = {name: np.take(values, index) for name, values in self.columns.items()}
-        return _Rows(columns, self.lines)._used_lines()
+        return _Rows(columns, self.lines, self.per_visit)._used_lines()
 
     def _used_lines(self) -> _Rows:
         """These rows with only the order lines they point at, renumbered."""
@@ -960,7 +974,7 @@ class _Rows:
         used = ranges(columns["line_start"][with_lines], count[with_lines])
         columns["line_start"] = np.zeros(len(count), np.int32)  # renumbered where there are lines
         columns["line_start"][with_lines] = np.cumsum(count[with_lines]) - count[with_lines]
-        return _Rows(columns, {name: values[used] for name, values in self.lines.items()})
+        return _Rows(columns, {name: values[used] for name, values in self.lines.items()}, self.per_visit)
 
     @staticmethod
     def gather(
@@ -992,25 +1006,33 @@ class _Rows:
             if (i != big or not dense) and sizes[i]
         ]
         columns = {}
+        looked_up: dict[str, npt.NDArray[Any]] = {}
         for name, (dtype, default) in _ROW_DEFAULTS.items():
             if name in without:
                 continue
             big_column = parts[big].columns.get(name)
-            if dense and big_column is not None:
+            if dense and name in looked_up:
+                column = looked_up.pop(name)
+            elif dense and big_column is not None:
                 column = np.take(big_column, big_index).astype(dtype, copy=False)
                 if name == "line_start":  # into the stacked lines
                     column += line_base[big]
+                if name == "visit":  # before the other parts' visits are copied in
+                    looked_up = {
+                        key: np.take(table, column).astype(_ROW_DEFAULTS[key][0], copy=False)
+                        for key, table in parts[big].per_visit.items()
+                    }
             else:
                 # zeroed memory is cheaper than a fill: pages nobody writes are never touched
                 column = np.zeros(len(index), dtype) if default == 0 else np.full(len(index), default, dtype)
             for i, where, rows in picks:
-                piece = parts[i].columns.get(name)
+                piece = parts[i].values(name, rows)
                 if piece is None:
                     column[where] = default
                 elif name == "line_start":
-                    column[where] = piece[rows] + line_base[i]
+                    column[where] = piece + line_base[i]
                 else:
-                    column[where] = piece[rows]
+                    column[where] = piece
             columns[name] = column
         lines = {name: np.concatenate([p.lines[name] for p in parts]) for name in parts[0].lines}
         return _Rows(columns, lines)._used_lines()
