@@ -37,6 +37,7 @@ from shopstream.generator.columns import (
     fixed,
     hex_ids,
     hex_matrix,
+    lookup,
     money,
     nulls,
     splitmix64_scalar,
@@ -303,7 +304,7 @@ class Simulator:
         first = 0
         for columns in (visit_columns, customer_columns):
             n = len(columns["ts"])
-            columns["chunk"] = np.full(n, chunk, np.int32)
+            columns["chunk"] = _constant(chunk, n, np.int32)
             columns["row"] = np.arange(first, first + n, dtype=np.uint32)
             columns["kind"] = np.full(n, -1, np.int8)
             columns["detail"] = np.full(n, -1, np.int8)
@@ -363,7 +364,7 @@ class Simulator:
         rng = np.random.default_rng([self.settings.seed, 4, minute])
         columns = self._stock_rows(rng, minute, sales, stock)
         n = len(columns["ts"])
-        columns["chunk"] = np.full(n, chunk, np.int32)
+        columns["chunk"] = _constant(chunk, n, np.int32)
         columns["row"] = np.arange(1 << 31, (1 << 31) + n, dtype=np.uint32)  # apart from the visit rows
         columns["emit"] = _arrival(rng, columns["ts"])
         columns["kind"] = np.full(n, -1, np.int8)
@@ -636,7 +637,7 @@ class Simulator:
             "event_type": category(etype, EVENT_TYPE_VALUES),
             "event_ts": timestamps(rows["ts"], valid=present["event_ts"]),
             "received_ts": nulls(n, TIMESTAMP),
-            "schema_version": fixed(np.full(n, SCHEMA_VERSION), pa.int16()),
+            "schema_version": fixed(np.full(n, SCHEMA_VERSION, np.int16), pa.int16()),
             "user_id": take_ids(self._customer_ids, rows["user"], valid=has_user),
             "session_id": self._session_ids(chunk, rows["visit"], present["session_id"], part),
             "channel": category(rows["channel"], [c.value for c in CHANNELS], valid=present["channel"]),
@@ -833,11 +834,11 @@ def stable_order(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
 _ROW_DEFAULTS: dict[str, tuple[type[np.generic], int | float | bool]] = {
     "event_type": (np.int8, -1),
     "ts": (np.int64, 0),
-    "visit": (np.int32, -1),
+    "visit": (np.intp, -1),  # an index into per-visit tables
     "user": (np.int32, -1),
-    "channel": (np.int8, -1),
-    "device": (np.int8, -1),
-    "country": (np.int8, -1),
+    "channel": (np.int32, -1),  # int32 like an Arrow dictionary index: no cast when built
+    "device": (np.int32, -1),
+    "country": (np.int32, -1),
     "store": (np.int16, -1),
     "page": (np.int8, -1),
     "query": (np.int16, -1),
@@ -903,7 +904,7 @@ def _visit_rows(visits: Visits) -> dict[str, npt.NDArray[Any]]:
 def _arrival(rng: np.random.Generator, ts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """When events reach the feed: their time plus network jitter (mean 0.3 s), so nearby
     events arrive slightly out of order."""
-    jitter: npt.NDArray[np.int64] = np.take(_JITTER_TABLE, rng.integers(0, 1 << 16, len(ts), dtype=np.uint16))
+    jitter: npt.NDArray[np.int64] = lookup(_JITTER_TABLE, rng.integers(0, 1 << 16, len(ts), dtype=np.uint16))
     return ts + jitter
 
 
@@ -929,6 +930,16 @@ def _bernoulli_rows(rng: np.random.Generator, n: int, rate: float) -> npt.NDArra
     found = np.concatenate(hits)
     hit: npt.NDArray[np.int64] = found[: np.searchsorted(found, n)]
     return hit
+
+
+def _constant(value: int, n: int, dtype: type[np.generic]) -> npt.NDArray[Any]:
+    """A read-only column of ``n`` rows all holding ``value``, in one element of memory
+    (:meth:`_Rows.gather` fills it instead of taking from it).
+
+    >>> _constant(7, 3, np.int32).tolist()
+    [7, 7, 7]
+    """
+    return np.broadcast_to(np.array(value, dtype), (n,))
 
 
 def _no_lines() -> dict[str, npt.NDArray[Any]]:
@@ -1013,6 +1024,8 @@ class _Rows:
             big_column = parts[big].columns.get(name)
             if dense and name in looked_up:
                 column = looked_up.pop(name)
+            elif dense and big_column is not None and big_column.strides == (0,):  # a _constant
+                column = np.full(len(index), big_column[0] if len(big_column) else default, dtype)
             elif dense and big_column is not None:
                 column = np.take(big_column, big_index).astype(dtype, copy=False)
                 if name == "line_start":  # into the stacked lines

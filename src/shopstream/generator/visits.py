@@ -26,6 +26,7 @@ from shopstream.generator.calendar import (
     plan_day,
     visit_intensity,
 )
+from shopstream.generator.columns import lookup
 from shopstream.generator.world import (
     CATEGORIES,
     CATEGORY_NAMES,
@@ -67,14 +68,15 @@ class Visits:
     visit_start_us: npt.NDArray[np.int64]
     visit_is_bot: npt.NDArray[np.bool_]
     visit_events: npt.NDArray[np.int64]
-    visit_channel: npt.NDArray[np.int8]
-    visit_device: npt.NDArray[np.int8]
-    visit_country: npt.NDArray[np.int8]
+    visit_channel: npt.NDArray[np.int32]
+    visit_device: npt.NDArray[np.int32]
+    visit_country: npt.NDArray[np.int32]
     visit_store: npt.NDArray[np.int16]
     """Per visit: its rows' channel, device, country and store (looked up through ``visit``,
-    which is cheaper than copying them to every row)."""
+    which is cheaper than copying them to every row). The codes are int32, the width of an
+    Arrow dictionary index, so that the looked-up rows need no cast."""
     # per event row
-    visit: npt.NDArray[np.int32]
+    visit: npt.NDArray[np.intp]
     event_type: npt.NDArray[np.int8]
     ts_us: npt.NDArray[np.int64]
     user: npt.NDArray[np.int32]
@@ -99,24 +101,26 @@ class Visits:
     """(kind, start_us, end_us, strength, category) of incidents in this chunk."""
 
 
-def groups(counts: npt.NDArray[np.integer]) -> npt.NDArray[np.int32]:
+def groups(counts: npt.NDArray[np.integer]) -> npt.NDArray[np.intp]:
     """For counts per group, the group of each member: ``np.repeat(np.arange(len(counts)), counts)``.
 
     Made with a scatter and a cumulative sum instead, because ``np.repeat`` holds the
-    GIL and the chunks are simulated on threads.
+    GIL and the chunks are simulated on threads. The groups are ``intp``, numpy's index
+    type: ``np.take`` copies an index of any other type to it first.
 
     >>> groups(np.array([2, 0, 1, 3])).tolist()
     [0, 0, 2, 3, 3, 3]
     """
     first = np.cumsum(counts) - counts
     members = np.flatnonzero(counts)
-    steps = np.zeros(int(first[-1] + counts[-1]) if len(counts) else 0, dtype=np.int32)
-    steps[first[members]] = np.diff(members, prepend=0)  # the group number rises at a group's first member
-    group: npt.NDArray[np.int32] = np.cumsum(steps, dtype=np.int32)
+    steps = np.zeros(int(first[-1] + counts[-1]) if len(counts) else 0, dtype=np.intp)
+    # the group number rises at a group's first member
+    steps[np.take(first, members)] = np.diff(members, prepend=0)
+    group: npt.NDArray[np.intp] = np.cumsum(steps, out=steps)  # in place: no second array to fault in
     return group
 
 
-def _ranks(counts: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]:
+def _ranks(counts: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64]]:
     """For counts per group: the group of each member and its rank within the group."""
     group = groups(counts)
     rank = np.arange(len(group)) - np.take(np.cumsum(counts) - counts, group)
@@ -444,7 +448,7 @@ def simulate_visits(
     query[searching] = _QUERY_BOUNDS[cat] + (
         rng.random(len(searching)) * (_QUERY_BOUNDS[cat + 1] - _QUERY_BOUNDS[cat])
     ).astype(np.int64)
-    results[searching] = np.take(_RESULTS_TABLE, rng.integers(0, 1 << 16, len(searching), dtype=np.uint16))
+    results[searching] = lookup(_RESULTS_TABLE, rng.integers(0, 1 << 16, len(searching), dtype=np.uint16))
 
     # view-and-add pairs
     product[view_rows] = product[view_rows + 1] = add_product
@@ -511,7 +515,7 @@ def simulate_visits(
     order_rows = np.concatenate([ck_rows, fl_rows, pu_rows])
     order[order_rows] = order_of_visit[visit[order_rows]]
     order_total_cents = np.zeros(total, dtype=np.int64)
-    order_total_cents[order_rows] = order_total[order[order_rows]]
+    order_total_cents[order_rows] = np.take(order_total, np.take(order, order_rows))
     payment = np.full(total, -1, dtype=np.int8)
     paying = np.concatenate([fl_rows, pu_rows])
     method = _choice(rng, tuple(PAYMENT_SHARE.values()), n)
@@ -537,9 +541,9 @@ def simulate_visits(
         visit_start_us=v_start,
         visit_is_bot=is_bot,
         visit_events=visit_events,
-        visit_channel=channel,
-        visit_device=device,
-        visit_country=v_country.astype(np.int8),
+        visit_channel=channel.astype(np.int32),
+        visit_device=device.astype(np.int32),
+        visit_country=v_country.astype(np.int32),
         visit_store=store.astype(np.int16),
         visit=visit,
         event_type=etype,
