@@ -267,14 +267,14 @@ class Simulator:
                     stock_rows = self._stock_chunk(chunk, minute, part.sales, stock)
                     parts = [*pending, *part.parts, stock_rows]
                     emit = np.concatenate([p.columns["emit"] for p in parts])
-                    ts = np.concatenate([p.columns["ts"] for p in parts])
                     order = stable_order(emit)
                     if final and end_us is not None:
                         # the end of a --days run: what is still held back is flushed as late
                         # arrivals, and events of visits that run past the end are not part of it
-                        due, held = order[ts[order] < end_us], order[:0]
+                        ts = np.concatenate([p.columns["ts"] for p in parts])
+                        due, held = order[np.take(ts, order) < end_us], order[:0]
                     else:
-                        split = int(np.searchsorted(emit[order], cut_us, side="left"))
+                        split = int(np.searchsorted(np.take(emit, order), cut_us, side="left"))
                         due, held = order[:split], order[split:]
                     if events is not None and emitted + len(due) >= events:
                         due, final = due[: events - emitted], True
@@ -632,11 +632,12 @@ class Simulator:
         has_city, has_page, has_query = rows["city"] >= 0, rows["page"] >= 0, rows["query"] >= 0
         has_user = rows["user"] >= 0
         chunk = rows["chunk"]
+        blank = np.zeros(16 * n + 8, np.uint8)  # the buffers of every all-null column
         columns = {
             "event_id": hex_ids(_counters(chunk, rows["row"]), salt=self._salt + 1),
             "event_type": category(etype, EVENT_TYPE_VALUES),
             "event_ts": timestamps(rows["ts"], valid=present["event_ts"]),
-            "received_ts": nulls(n, TIMESTAMP),
+            "received_ts": nulls(n, TIMESTAMP, blank),
             "schema_version": fixed(np.full(n, SCHEMA_VERSION, np.int16), pa.int16()),
             "user_id": take_ids(self._customer_ids, rows["user"], valid=has_user),
             "session_id": self._session_ids(chunk, rows["visit"], present["session_id"], part),
@@ -680,11 +681,11 @@ class Simulator:
             "city": spread(_CITIES.take(np.compress(has_city, rows["city"])), has_city),
             "age": fixed(age, pa.int16(), valid=is_customer),
             "registered_at": timestamps(rows["registered_us"], valid=is_customer),
-            "product_name": nulls(n, pa.string()),
-            "sku": nulls(n, pa.string()),
-            "brand": nulls(n, EVENTS_SCHEMA.field("brand").type),
+            "product_name": nulls(n, pa.string(), blank),
+            "sku": nulls(n, pa.string(), blank),
+            "brand": nulls(n, EVENTS_SCHEMA.field("brand").type, blank),
             "price": money(rows["price_cents"], valid=is_update),
-            "cost": nulls(n, EVENTS_SCHEMA.field("cost").type),
+            "cost": nulls(n, EVENTS_SCHEMA.field("cost").type, blank),
             "inventory": fixed(rows["inventory"], pa.int32(), valid=is_update),
             "rating": fixed(rows["rating"], pa.float32(), valid=is_update),
         }
@@ -805,7 +806,9 @@ def _may_need(events: int | None, emitted: int, chunks: int, in_flight: int) -> 
 
 def _counters(high: npt.NDArray[np.integer], low: npt.NDArray[np.integer]) -> npt.NDArray[np.uint64]:
     """Ids' counters: the chunk in the high 32 bits, a row, visit or order within it in the low."""
-    counters: npt.NDArray[np.uint64] = (high.astype(np.uint64) << np.uint64(32)) | low.astype(np.uint64)
+    counters: npt.NDArray[np.uint64] = high.astype(np.uint64)
+    counters <<= np.uint64(32)  # in place: one array instead of four
+    counters |= low.astype(np.uint64, copy=False)
     return counters
 
 
@@ -825,10 +828,12 @@ def stable_order(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     index_bits = n.bit_length()
     if (int(values.max()) - low).bit_length() + index_bits > 63:
         return np.argsort(values, kind="stable")
-    keys = ((values - low) << index_bits) | np.arange(n)
+    keys = values - low
+    keys <<= index_bits  # in place: this runs on the main thread, between the workers' steps
+    keys |= np.arange(n)
     keys.sort()
-    order: npt.NDArray[np.int64] = keys & ((1 << index_bits) - 1)
-    return order
+    keys &= (1 << index_bits) - 1
+    return keys
 
 
 _ROW_DEFAULTS: dict[str, tuple[type[np.generic], int | float | bool]] = {
