@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -37,6 +37,7 @@ from shopstream.generator.columns import (
     fixed,
     hex_ids,
     hex_matrix,
+    lookup,
     money,
     nulls,
     splitmix64_scalar,
@@ -72,7 +73,7 @@ MICROS = 1_000_000
 BOGUS_EVENT_TYPES = ("coupon_applied", "wishlist_add", "PageView")
 EVENT_TYPE_VALUES = tuple(t.value for t in EVENT_TYPES) + BOGUS_EVENT_TYPES
 ALL_CITIES = tuple(city for c in COUNTRIES for city in c[4])
-_PAGES, _QUERIES = pa.array(PAGES), pa.array(QUERIES)
+_PAGES, _QUERIES, _CITIES = pa.array(PAGES), pa.array(QUERIES), pa.array(ALL_CITIES)
 MISSABLE = ("event_ts", "session_id", "channel", "country")
 _MISSABLE_CODE = {"session_id": "visit", "channel": "channel", "country": "country"}
 """The row column whose -1 makes a missable field null anyway."""
@@ -266,14 +267,14 @@ class Simulator:
                     stock_rows = self._stock_chunk(chunk, minute, part.sales, stock)
                     parts = [*pending, *part.parts, stock_rows]
                     emit = np.concatenate([p.columns["emit"] for p in parts])
-                    ts = np.concatenate([p.columns["ts"] for p in parts])
                     order = stable_order(emit)
                     if final and end_us is not None:
                         # the end of a --days run: what is still held back is flushed as late
                         # arrivals, and events of visits that run past the end are not part of it
-                        due, held = order[ts[order] < end_us], order[:0]
+                        ts = np.concatenate([p.columns["ts"] for p in parts])
+                        due, held = order[np.take(ts, order) < end_us], order[:0]
                     else:
-                        split = int(np.searchsorted(emit[order], cut_us, side="left"))
+                        split = int(np.searchsorted(np.take(emit, order), cut_us, side="left"))
                         due, held = order[:split], order[split:]
                     if events is not None and emitted + len(due) >= events:
                         due, final = due[: events - emitted], True
@@ -303,7 +304,7 @@ class Simulator:
         first = 0
         for columns in (visit_columns, customer_columns):
             n = len(columns["ts"])
-            columns["chunk"] = np.full(n, chunk, np.int32)
+            columns["chunk"] = _constant(chunk, n, np.int32)
             columns["row"] = np.arange(first, first + n, dtype=np.uint32)
             columns["kind"] = np.full(n, -1, np.int8)
             columns["detail"] = np.full(n, -1, np.int8)
@@ -322,10 +323,18 @@ class Simulator:
             "quantity": visits.line_quantity,
             "price": visits.line_price_cents,
         }
-        visit_rows, customer_rows = _Rows(visit_columns, lines), _Rows(customer_columns, _no_lines())
+        per_visit: dict[str, npt.NDArray[Any]] = {
+            "channel": visits.visit_channel,
+            "device": visits.visit_device,
+            "country": visits.visit_country,
+            "store": visits.visit_store,
+            "bot": visits.visit_is_bot,
+        }
+        visit_rows = _Rows(visit_columns, lines, per_visit)
+        customer_rows = _Rows(customer_columns, _no_lines())
         self._order_anomalies(rng, visit_rows)
         self._registration_anomalies(rng, customer_columns)
-        self._feed_faults(rng, visit_columns)
+        self._feed_faults(rng, visit_columns, visits.visit_is_bot)
         customer_columns["emit"] = _arrival(rng, customer_columns["ts"])
         parts = [visit_rows, customer_rows]
         duplicates = np.flatnonzero(visit_columns["kind"] == _A[Anomaly.DUPLICATE])
@@ -355,7 +364,7 @@ class Simulator:
         rng = np.random.default_rng([self.settings.seed, 4, minute])
         columns = self._stock_rows(rng, minute, sales, stock)
         n = len(columns["ts"])
-        columns["chunk"] = np.full(n, chunk, np.int32)
+        columns["chunk"] = _constant(chunk, n, np.int32)
         columns["row"] = np.arange(1 << 31, (1 << 31) + n, dtype=np.uint32)  # apart from the visit rows
         columns["emit"] = _arrival(rng, columns["ts"])
         columns["kind"] = np.full(n, -1, np.int8)
@@ -539,7 +548,9 @@ class Simulator:
         ).astype(np.int64)
         kind[registrations] = _A[Anomaly.FUTURE_REGISTRATION]
 
-    def _feed_faults(self, rng: np.random.Generator, rows: dict[str, npt.NDArray[Any]]) -> None:
+    def _feed_faults(
+        self, rng: np.random.Generator, rows: dict[str, npt.NDArray[Any]], visit_is_bot: npt.NDArray[np.bool_]
+    ) -> None:
         """Faults real feeds have, on visit events of human visitors: each kind at rate/9."""
         rate = self.settings.anomaly_rate
         n = len(rows["ts"])
@@ -549,7 +560,7 @@ class Simulator:
         hit = _bernoulli_rows(rng, n, rate)  # look at eligibility on these few rows only
         hit = hit[
             (rows["visit"][hit] >= 0)
-            & ~rows["bot"][hit]
+            & ~np.take(visit_is_bot, rows["visit"][hit])
             & (rows["kind"][hit] < 0)
             & (rows["event_type"][hit] != CODE["user_registered"])
         ]
@@ -613,24 +624,29 @@ class Simulator:
         has_order = rows["order"] >= 0
         customer_ref = rows["customer_ref"]
         is_customer = customer_ref >= 0
-        customers = pa.array(customer_ref[is_customer])
+        customer_rows = np.flatnonzero(is_customer)  # a few registrations and profile updates
+        customers = np.take(customer_ref, customer_rows)
+        age = np.zeros(n, np.int16)
+        age[customer_rows] = np.take(world.customer_age, customers)
+        order_rows = np.flatnonzero(has_order)
         has_city, has_page, has_query = rows["city"] >= 0, rows["page"] >= 0, rows["query"] >= 0
         has_user = rows["user"] >= 0
         chunk = rows["chunk"]
+        blank = np.zeros(16 * n + 8, np.uint8)  # the buffers of every all-null column
         columns = {
             "event_id": hex_ids(_counters(chunk, rows["row"]), salt=self._salt + 1),
             "event_type": category(etype, EVENT_TYPE_VALUES),
             "event_ts": timestamps(rows["ts"], valid=present["event_ts"]),
-            "received_ts": nulls(n, TIMESTAMP),
-            "schema_version": fixed(np.full(n, SCHEMA_VERSION), pa.int16()),
+            "received_ts": nulls(n, TIMESTAMP, blank),
+            "schema_version": fixed(np.full(n, SCHEMA_VERSION, np.int16), pa.int16()),
             "user_id": take_ids(self._customer_ids, rows["user"], valid=has_user),
             "session_id": self._session_ids(chunk, rows["visit"], present["session_id"], part),
             "channel": category(rows["channel"], [c.value for c in CHANNELS], valid=present["channel"]),
             "store_id": take_ids(world.store_ids, rows["store"], valid=rows["store"] >= 0),
             "country": category(rows["country"], COUNTRY_CODES, valid=present["country"]),
             "device": category(rows["device"], [d.value for d in DEVICES], valid=rows["device"] >= 0),
-            "page": spread(_PAGES.take(pa.array(rows["page"][has_page])), has_page),
-            "search_query": spread(_QUERIES.take(pa.array(rows["query"][has_query])), has_query),
+            "page": spread(_PAGES.take(np.compress(has_page, rows["page"])), has_page),
+            "search_query": spread(_QUERIES.take(np.compress(has_query, rows["query"])), has_query),
             "results_count": fixed(rows["results"], pa.int32(), valid=has_query),
             "product_id": take_ids(self._product_ids, product, valid=has_product),
             # unknown products (a fault) show the category of a real one: the id is what is wrong
@@ -640,7 +656,9 @@ class Simulator:
             "unit_price": money(rows["unit_price"], valid=rows["price_shown"]),
             "quantity": fixed(rows["quantity"], pa.int32(), valid=is_cart),
             "order_id": hex_ids(
-                _counters(chunk[has_order], rows["order"][has_order]), salt=self._salt + 3, valid=has_order
+                _counters(np.take(chunk, order_rows), np.take(rows["order"], order_rows)),
+                salt=self._salt + 3,
+                valid=has_order,
             ),
             "payment_method": category(
                 rows["payment"], [p.value for p in PAYMENTS], valid=rows["payment"] >= 0
@@ -660,16 +678,14 @@ class Simulator:
             "customer_name": spread(
                 world.customers.column("name").take(customers).combine_chunks(), is_customer
             ),
-            "city": spread(pa.array(ALL_CITIES).take(pa.array(rows["city"][has_city])), has_city),
-            "age": fixed(
-                np.take(world.customer_age, customer_ref, mode="clip"), pa.int16(), valid=is_customer
-            ),
+            "city": spread(_CITIES.take(np.compress(has_city, rows["city"])), has_city),
+            "age": fixed(age, pa.int16(), valid=is_customer),
             "registered_at": timestamps(rows["registered_us"], valid=is_customer),
-            "product_name": nulls(n, pa.string()),
-            "sku": nulls(n, pa.string()),
-            "brand": nulls(n, EVENTS_SCHEMA.field("brand").type),
+            "product_name": nulls(n, pa.string(), blank),
+            "sku": nulls(n, pa.string(), blank),
+            "brand": nulls(n, EVENTS_SCHEMA.field("brand").type, blank),
             "price": money(rows["price_cents"], valid=is_update),
-            "cost": nulls(n, EVENTS_SCHEMA.field("cost").type),
+            "cost": nulls(n, EVENTS_SCHEMA.field("cost").type, blank),
             "inventory": fixed(rows["inventory"], pa.int32(), valid=is_update),
             "rating": fixed(rows["rating"], pa.float32(), valid=is_update),
         }
@@ -790,7 +806,9 @@ def _may_need(events: int | None, emitted: int, chunks: int, in_flight: int) -> 
 
 def _counters(high: npt.NDArray[np.integer], low: npt.NDArray[np.integer]) -> npt.NDArray[np.uint64]:
     """Ids' counters: the chunk in the high 32 bits, a row, visit or order within it in the low."""
-    counters: npt.NDArray[np.uint64] = (high.astype(np.uint64) << np.uint64(32)) | low.astype(np.uint64)
+    counters: npt.NDArray[np.uint64] = high.astype(np.uint64)
+    counters <<= np.uint64(32)  # in place: one array instead of four
+    counters |= low.astype(np.uint64, copy=False)
     return counters
 
 
@@ -810,20 +828,22 @@ def stable_order(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     index_bits = n.bit_length()
     if (int(values.max()) - low).bit_length() + index_bits > 63:
         return np.argsort(values, kind="stable")
-    keys = ((values - low) << index_bits) | np.arange(n)
+    keys = values - low
+    keys <<= index_bits  # in place: this runs on the main thread, between the workers' steps
+    keys |= np.arange(n)
     keys.sort()
-    order: npt.NDArray[np.int64] = keys & ((1 << index_bits) - 1)
-    return order
+    keys &= (1 << index_bits) - 1
+    return keys
 
 
 _ROW_DEFAULTS: dict[str, tuple[type[np.generic], int | float | bool]] = {
     "event_type": (np.int8, -1),
     "ts": (np.int64, 0),
-    "visit": (np.int32, -1),
+    "visit": (np.intp, -1),  # an index into per-visit tables
     "user": (np.int32, -1),
-    "channel": (np.int8, -1),
-    "device": (np.int8, -1),
-    "country": (np.int8, -1),
+    "channel": (np.int32, -1),  # int32 like an Arrow dictionary index: no cast when built
+    "device": (np.int32, -1),
+    "country": (np.int32, -1),
     "store": (np.int16, -1),
     "page": (np.int8, -1),
     "query": (np.int16, -1),
@@ -872,10 +892,6 @@ def _visit_rows(visits: Visits) -> dict[str, npt.NDArray[Any]]:
         "ts": visits.ts_us,
         "visit": visits.visit,
         "user": visits.user,
-        "channel": visits.channel,
-        "device": visits.device,
-        "country": visits.country,
-        "store": visits.store,
         "page": visits.page,
         "query": visits.query,
         "results": visits.results,
@@ -887,14 +903,13 @@ def _visit_rows(visits: Visits) -> dict[str, npt.NDArray[Any]]:
         "payment": visits.payment,
         "failure": visits.failure,
         "order_total": visits.order_total_cents,
-        "bot": visits.visit_is_bot[visits.visit],
     }
 
 
 def _arrival(rng: np.random.Generator, ts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """When events reach the feed: their time plus network jitter (mean 0.3 s), so nearby
     events arrive slightly out of order."""
-    jitter: npt.NDArray[np.int64] = _JITTER_TABLE[rng.integers(0, 1 << 16, len(ts), dtype=np.uint16)]
+    jitter: npt.NDArray[np.int64] = lookup(_JITTER_TABLE, rng.integers(0, 1 << 16, len(ts), dtype=np.uint16))
     return ts + jitter
 
 
@@ -922,6 +937,16 @@ def _bernoulli_rows(rng: np.random.Generator, n: int, rate: float) -> npt.NDArra
     return hit
 
 
+def _constant(value: int, n: int, dtype: type[np.generic]) -> npt.NDArray[Any]:
+    """A read-only column of ``n`` rows all holding ``value``, in one element of memory
+    (:meth:`_Rows.gather` fills it instead of taking from it).
+
+    >>> _constant(7, 3, np.int32).tolist()
+    [7, 7, 7]
+    """
+    return np.broadcast_to(np.array(value, dtype), (n,))
+
+
 def _no_lines() -> dict[str, npt.NDArray[Any]]:
     return {
         "product": np.zeros(0, np.int64),
@@ -936,15 +961,24 @@ class _Rows:
 
     columns: dict[str, npt.NDArray[Any]]
     lines: dict[str, npt.NDArray[Any]]
+    per_visit: dict[str, npt.NDArray[Any]] = field(default_factory=dict)
+    """Columns given once per visit, not per row: row i's value is at ``columns["visit"][i]``."""
 
     @property
     def size(self) -> int:
         return len(self.columns["ts"])
 
+    def values(self, name: str, rows: npt.NDArray[np.integer]) -> npt.NDArray[Any] | None:
+        """Column ``name`` at ``rows`` (None if these rows lack it)."""
+        if name in self.per_visit:
+            return np.take(self.per_visit[name], np.take(self.columns["visit"], rows))
+        column = self.columns.get(name)
+        return None if column is None else np.take(column, rows)
+
     def take(self, index: npt.NDArray[np.integer]) -> _Rows:
         """The rows at ``index``, with only the lines they use (renumbered)."""
         columns = {name: np.take(values, index) for name, values in self.columns.items()}
-        return _Rows(columns, self.lines)._used_lines()
+        return _Rows(columns, self.lines, self.per_visit)._used_lines()
 
     def _used_lines(self) -> _Rows:
         """These rows with only the order lines they point at, renumbered."""
@@ -956,7 +990,7 @@ class _Rows:
         used = ranges(columns["line_start"][with_lines], count[with_lines])
         columns["line_start"] = np.zeros(len(count), np.int32)  # renumbered where there are lines
         columns["line_start"][with_lines] = np.cumsum(count[with_lines]) - count[with_lines]
-        return _Rows(columns, {name: values[used] for name, values in self.lines.items()})
+        return _Rows(columns, {name: values[used] for name, values in self.lines.items()}, self.per_visit)
 
     @staticmethod
     def gather(
@@ -988,25 +1022,35 @@ class _Rows:
             if (i != big or not dense) and sizes[i]
         ]
         columns = {}
+        looked_up: dict[str, npt.NDArray[Any]] = {}
         for name, (dtype, default) in _ROW_DEFAULTS.items():
             if name in without:
                 continue
             big_column = parts[big].columns.get(name)
-            if dense and big_column is not None:
+            if dense and name in looked_up:
+                column = looked_up.pop(name)
+            elif dense and big_column is not None and big_column.strides == (0,):  # a _constant
+                column = np.full(len(index), big_column[0] if len(big_column) else default, dtype)
+            elif dense and big_column is not None:
                 column = np.take(big_column, big_index).astype(dtype, copy=False)
                 if name == "line_start":  # into the stacked lines
                     column += line_base[big]
+                if name == "visit":  # before the other parts' visits are copied in
+                    looked_up = {
+                        key: np.take(table, column).astype(_ROW_DEFAULTS[key][0], copy=False)
+                        for key, table in parts[big].per_visit.items()
+                    }
             else:
                 # zeroed memory is cheaper than a fill: pages nobody writes are never touched
                 column = np.zeros(len(index), dtype) if default == 0 else np.full(len(index), default, dtype)
             for i, where, rows in picks:
-                piece = parts[i].columns.get(name)
+                piece = parts[i].values(name, rows)
                 if piece is None:
                     column[where] = default
                 elif name == "line_start":
-                    column[where] = piece[rows] + line_base[i]
+                    column[where] = piece + line_base[i]
                 else:
-                    column[where] = piece[rows]
+                    column[where] = piece
             columns[name] = column
         lines = {name: np.concatenate([p.lines[name] for p in parts]) for name in parts[0].lines}
         return _Rows(columns, lines)._used_lines()

@@ -26,6 +26,7 @@ from shopstream.generator.calendar import (
     plan_day,
     visit_intensity,
 )
+from shopstream.generator.columns import lookup
 from shopstream.generator.world import (
     CATEGORIES,
     CATEGORY_NAMES,
@@ -67,15 +68,18 @@ class Visits:
     visit_start_us: npt.NDArray[np.int64]
     visit_is_bot: npt.NDArray[np.bool_]
     visit_events: npt.NDArray[np.int64]
+    visit_channel: npt.NDArray[np.int32]
+    visit_device: npt.NDArray[np.int32]
+    visit_country: npt.NDArray[np.int32]
+    visit_store: npt.NDArray[np.int16]
+    """Per visit: its rows' channel, device, country and store (looked up through ``visit``,
+    which is cheaper than copying them to every row). The codes are int32, the width of an
+    Arrow dictionary index, so that the looked-up rows need no cast."""
     # per event row
-    visit: npt.NDArray[np.int32]
+    visit: npt.NDArray[np.intp]
     event_type: npt.NDArray[np.int8]
     ts_us: npt.NDArray[np.int64]
     user: npt.NDArray[np.int32]
-    channel: npt.NDArray[np.int8]
-    device: npt.NDArray[np.int8]
-    country: npt.NDArray[np.int8]
-    store: npt.NDArray[np.int16]
     page: npt.NDArray[np.int8]
     query: npt.NDArray[np.int16]
     results: npt.NDArray[np.int32]
@@ -97,24 +101,26 @@ class Visits:
     """(kind, start_us, end_us, strength, category) of incidents in this chunk."""
 
 
-def groups(counts: npt.NDArray[np.integer]) -> npt.NDArray[np.int32]:
+def groups(counts: npt.NDArray[np.integer]) -> npt.NDArray[np.intp]:
     """For counts per group, the group of each member: ``np.repeat(np.arange(len(counts)), counts)``.
 
     Made with a scatter and a cumulative sum instead, because ``np.repeat`` holds the
-    GIL and the chunks are simulated on threads.
+    GIL and the chunks are simulated on threads. The groups are ``intp``, numpy's index
+    type: ``np.take`` copies an index of any other type to it first.
 
     >>> groups(np.array([2, 0, 1, 3])).tolist()
     [0, 0, 2, 3, 3, 3]
     """
     first = np.cumsum(counts) - counts
     members = np.flatnonzero(counts)
-    steps = np.zeros(int(first[-1] + counts[-1]) if len(counts) else 0, dtype=np.int32)
-    steps[first[members]] = np.diff(members, prepend=0)  # the group number rises at a group's first member
-    group: npt.NDArray[np.int32] = np.cumsum(steps, dtype=np.int32)
+    steps = np.zeros(int(first[-1] + counts[-1]) if len(counts) else 0, dtype=np.intp)
+    # the group number rises at a group's first member
+    steps[np.take(first, members)] = np.diff(members, prepend=0)
+    group: npt.NDArray[np.intp] = np.cumsum(steps, out=steps)  # in place: no second array to fault in
     return group
 
 
-def _ranks(counts: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]:
+def _ranks(counts: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64]]:
     """For counts per group: the group of each member and its rank within the group."""
     group = groups(counts)
     rank = np.arange(len(group)) - np.take(np.cumsum(counts) - counts, group)
@@ -137,20 +143,33 @@ _TABLE_SIZE = 4096
 
 
 @lru_cache(maxsize=64)
-def _share_table(shares: tuple[float, ...]) -> npt.NDArray[np.int8]:
-    """4096 slots, each holding an index in proportion to its share (a lookup-table sampler)."""
+def _share_table(shares: tuple[float, ...], values: tuple[int, ...] | None = None) -> npt.NDArray[np.int8]:
+    """4096 slots, each holding an index (or the value at it) in proportion to its share
+    (a lookup-table sampler)."""
     cdf = np.cumsum(shares) / sum(shares)
     table: npt.NDArray[np.int8] = np.minimum(
         np.searchsorted(cdf, (np.arange(_TABLE_SIZE) + 0.5) / _TABLE_SIZE, side="right"), len(cdf) - 1
     ).astype(np.int8)  # a byte per draw: every share list here is short
+    if values is not None:
+        table = np.array(values, np.int8)[table]
     return table
 
 
 def _choice(
-    rng: np.random.Generator, shares: tuple[float, ...] | npt.NDArray[np.float64], n: int
+    rng: np.random.Generator,
+    shares: tuple[float, ...] | npt.NDArray[np.float64],
+    n: int,
+    values: npt.NDArray[np.int8] | None = None,
 ) -> npt.NDArray[np.int8]:
-    """``n`` weighted draws of indexes, by table lookup (shares resolved to 1/4096)."""
-    table = _share_table(tuple(float(x) for x in np.asarray(shares)))
+    """``n`` weighted draws of indexes, or of ``values`` at them, by table lookup (shares
+    resolved to 1/4096).
+
+    >>> _choice(np.random.default_rng(0), (0.0, 1.0), 3, np.array([7, 9], np.int8)).tolist()
+    [9, 9, 9]
+    """
+    table = _share_table(
+        tuple(float(x) for x in np.asarray(shares)), None if values is None else tuple(values.tolist())
+    )
     picked: npt.NDArray[np.int8] = np.take(table, rng.integers(0, _TABLE_SIZE, n, dtype=np.int16))
     return picked
 
@@ -369,7 +388,9 @@ def simulate_visits(
         failed.astype(np.int64),
         purchased.astype(np.int64),
     ]
-    visit_events = np.sum(segments, axis=0)
+    visit_events = segments[0].copy()
+    for counts_of_segment in segments[1:]:
+        visit_events += counts_of_segment  # cheaper than np.sum of the stacked segments
     base = np.cumsum(visit_events) - visit_events
     offset = base.copy()
     seg_start = []
@@ -385,16 +406,30 @@ def simulate_visits(
     results = np.zeros(total, dtype=np.int32)
 
     # browsing: drawn for every row, then the later segments (few rows) write over theirs
-    browse_codes = np.array([CODE[EventType.PAGE_VIEW], CODE[EventType.PRODUCT_VIEW], CODE[EventType.SEARCH]])
-    etype = np.take(browse_codes, _choice(rng, BROWSE_MIX, total))
+    browse_codes = np.array(
+        [CODE[EventType.PAGE_VIEW], CODE[EventType.PRODUCT_VIEW], CODE[EventType.SEARCH]], np.int8
+    )
+    etype = _choice(rng, BROWSE_MIX, total, browse_codes)
     bot_rows = ranges(base[is_bot], visit_events[is_bot])  # bots only browse
-    etype[bot_rows] = browse_codes[_choice(rng, BOT_MIX, len(bot_rows))]
+    etype[bot_rows] = _choice(rng, BOT_MIX, len(bot_rows), browse_codes)
     landing_rows = base[(n_browse > 0) & ~is_bot]  # humans land on a page
     etype[landing_rows] = CODE[EventType.PAGE_VIEW]
-    _write_segments(etype, seg_start, n_adds, has_update, has_remove, checkout & ~is_pos, failed, purchased)
+    # the rows of the segments after browsing: view-and-add pairs, then one row each
+    add_rank = np.arange(len(add_visit)) - np.take(add_first, add_visit)
+    view_rows = np.take(seg_start[1], add_visit) + 2 * add_rank
+    upd_rows, rm_rows, ck_rows, fl_rows, pu_rows = (
+        np.compress(flag, start)
+        for start, flag in zip(
+            seg_start[2:], (has_update, has_remove, checkout & ~is_pos, failed, purchased), strict=True
+        )
+    )
+    etype[view_rows] = CODE[EventType.PRODUCT_VIEW]
+    etype[view_rows + 1] = CODE[EventType.ADD_TO_CART]
+    for rows, code in zip((upd_rows, rm_rows, ck_rows, fl_rows, pu_rows), _SEGMENT_CODES, strict=True):
+        etype[rows] = code
     # product views here include those of view-and-add pairs, whose products are set below
     viewing = np.flatnonzero(etype == CODE[EventType.PRODUCT_VIEW])
-    product[viewing] = _products_of(world, rng, interest[visit[viewing]], spread=0.25)
+    product[viewing] = _products_of(world, rng, np.take(interest, np.take(visit, viewing)), spread=0.25)
     paging = np.flatnonzero(etype == CODE[EventType.PAGE_VIEW])
     first_row = np.zeros(total, dtype=bool)
     first_row[landing_rows] = True
@@ -404,41 +439,34 @@ def simulate_visits(
         0,
         np.where(
             rng.random(len(paging)) < 0.6,
-            CATEGORY_PAGE + interest[visit[paging]],
+            CATEGORY_PAGE + np.take(interest, np.take(visit, paging)),
             rng.integers(0, CATEGORY_PAGE, len(paging)),
         ),
     )
     searching = np.flatnonzero(etype == CODE[EventType.SEARCH])
-    cat = interest[visit[searching]]
+    cat = np.take(interest, np.take(visit, searching))
     query[searching] = _QUERY_BOUNDS[cat] + (
         rng.random(len(searching)) * (_QUERY_BOUNDS[cat + 1] - _QUERY_BOUNDS[cat])
     ).astype(np.int64)
-    results[searching] = _RESULTS_TABLE[rng.integers(0, 1 << 16, len(searching), dtype=np.uint16)]
+    results[searching] = lookup(_RESULTS_TABLE, rng.integers(0, 1 << 16, len(searching), dtype=np.uint16))
 
     # view-and-add pairs
-    add_rank = np.arange(len(add_visit)) - add_first[add_visit]
-    view_rows = seg_start[1][add_visit] + 2 * add_rank
     product[view_rows] = product[view_rows + 1] = add_product
     quantity[view_rows + 1] = add_qty
     # updates and removals
-    upd_rows = seg_start[2][has_update]
     product[upd_rows] = add_product[updated[has_update]]
     quantity[upd_rows] = new_qty[has_update]
-    rm_rows = seg_start[3][has_remove]
     product[rm_rows] = add_product[removed[has_remove]]
     quantity[rm_rows] = final_qty[removed[has_remove]]
-    # checkout, failed payment, purchase
-    ck_rows = seg_start[4][checkout & ~is_pos]
-    fl_rows = seg_start[5][failed]
-    pu_rows = seg_start[6][purchased]
 
     # -- time: gaps within the visit ---------------------------------------------------
-    gaps = _GAP_TABLE[rng.integers(0, 1 << 16, total, dtype=np.uint16)]
+    gaps = np.take(_GAP_TABLE, rng.integers(0, 1 << 16, total, dtype=np.uint16))
     gaps[bot_rows] = rng.integers(300_000, 2_500_000, len(bot_rows))
     elapsed = np.cumsum(gaps)
     # a visit's first event is at its start: take off what the gaps summed to before it
     first_row = np.minimum(base, total - 1)
-    ts_us = np.take(v_start - np.take(elapsed, first_row), visit) + elapsed
+    ts_us = np.take(v_start - np.take(elapsed, first_row), visit)
+    ts_us += elapsed
 
     # -- prices as shown: catalogue price less the day's promotion ---------------------
     priced = np.flatnonzero(product >= 0)
@@ -487,7 +515,7 @@ def simulate_visits(
     order_rows = np.concatenate([ck_rows, fl_rows, pu_rows])
     order[order_rows] = order_of_visit[visit[order_rows]]
     order_total_cents = np.zeros(total, dtype=np.int64)
-    order_total_cents[order_rows] = order_total[order[order_rows]]
+    order_total_cents[order_rows] = np.take(order_total, np.take(order, order_rows))
     payment = np.full(total, -1, dtype=np.int8)
     paying = np.concatenate([fl_rows, pu_rows])
     method = _choice(rng, tuple(PAYMENT_SHARE.values()), n)
@@ -503,7 +531,7 @@ def simulate_visits(
     failure[fl_rows] = _choice(rng, (0.5, 0.25, 0.15, 0.1), len(fl_rows))
 
     # -- anonymous browsing before login ----------------------------------------------
-    user = customer.astype(np.int32)[visit]
+    user = np.take(customer.astype(np.int32), visit)
     late_login = (customer >= 0) & ~is_pos & (rng.random(n) < 0.3)
     before_login = (rng.random(n) * np.maximum(n_browse, 1)).astype(np.int64)  # rows browsed anonymously
     user[ranges(base[late_login], before_login[late_login])] = -1
@@ -513,14 +541,14 @@ def simulate_visits(
         visit_start_us=v_start,
         visit_is_bot=is_bot,
         visit_events=visit_events,
+        visit_channel=channel.astype(np.int32),
+        visit_device=device.astype(np.int32),
+        visit_country=v_country.astype(np.int32),
+        visit_store=store.astype(np.int16),
         visit=visit,
         event_type=etype,
         ts_us=ts_us,
         user=user,
-        channel=channel[visit],
-        device=device[visit],
-        country=v_country.astype(np.int8)[visit],
-        store=store.astype(np.int16)[visit],
         page=page,
         query=query,
         results=results,
@@ -539,22 +567,6 @@ def simulate_visits(
         line_price_cents=line_price,
         incidents=incidents,
     )
-
-
-def _write_segments(
-    etype: npt.NDArray[np.int8],
-    seg_start: list[npt.NDArray[np.int64]],
-    n_adds: npt.NDArray[np.int64],
-    *flags: npt.NDArray[np.bool_],
-) -> None:
-    """Event types of the segments after browsing: view-and-add pairs, then one row each for
-    an update, a removal, checkout, a failed payment and the purchase (where ``flags`` say)."""
-    pairs = ranges(seg_start[1], 2 * n_adds)
-    etype[pairs] = np.where(
-        np.arange(len(pairs)) % 2 == 0, CODE[EventType.PRODUCT_VIEW], CODE[EventType.ADD_TO_CART]
-    )
-    for start, flag, code in zip(seg_start[2:], flags, _SEGMENT_CODES, strict=True):
-        etype[start[flag]] = code
 
 
 _SEGMENT_CODES = tuple(
