@@ -50,8 +50,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -219,7 +220,7 @@ class Checked:
     table: pa.Table
 
 
-def _ahead(items: Iterator[Checked]) -> Iterator[Checked]:
+def _ahead(items: Iterator[Checked]) -> Generator[Checked, None, None]:
     """``items``, each next one produced on a worker thread while the caller uses this one."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(next, items, None)
@@ -288,8 +289,12 @@ class Ingestor:
         if report.entities:
             report.add(self.retry_held())
         cursor = self.connection.cursor()
-        try:
-            for checked in _ahead(self._checked_batches(source.batches(), cursor, report)):
+        # closing the look-ahead first waits for its thread, which uses the cursor
+        with (
+            closing(cursor),
+            closing(_ahead(self._checked_batches(source.batches(), cursor, report))) as ahead,
+        ):
+            for checked in ahead:
                 ledger = self.commit(checked, name)
                 report.add(ledger)
                 if progress is not None:
@@ -297,8 +302,6 @@ class Ingestor:
                 held = self.retry_held()
                 if held.received:
                     report.add(held)
-        finally:
-            cursor.close()
         return report
 
     def _checked_batches(

@@ -10,7 +10,7 @@ import pytest
 
 from factories import CLOCK, user_tables
 from shopstream.events.contract import EVENT_COLUMNS
-from shopstream.ingest import FileSource, Ingestor, connect, landing
+from shopstream.ingest import FileSource, IngestError, Ingestor, connect, landing
 from shopstream.ingest.decode import quote, sql_type
 from shopstream.ingest.sources import PayloadSource
 from shopstream.settings import IngestSettings
@@ -130,3 +130,18 @@ def test_events_equal_what_a_single_batch_run_accepts(
     _ingest(whole, feeds["parquet"], batch_rows=1_000_000)
     assert user_tables(small)["events"] == user_tables(whole)["events"]
     assert pa.table(user_tables(small)["events"]).num_rows > 0
+
+
+def test_a_bad_file_read_ahead_stops_the_run_after_the_good_ones_committed(
+    tmp_path: Path, feeds: dict[str, Path]
+) -> None:
+    feed = tmp_path / "feed"
+    feed.mkdir()
+    (feed / "zz-broken.parquet").write_bytes(b"not parquet at all")
+    (feed / "events.parquet").write_bytes((feeds["parquet"] / "events.parquet").read_bytes())
+    connection = connect(tmp_path / "shop.duckdb")
+    with pytest.raises(IngestError, match="not a readable Parquet file"):
+        _ingest(connection, feed)
+    committed = connection.sql("SELECT sum(received) FROM ledger WHERE source = 'file'").fetchall()[0][0]
+    assert committed == 40_000  # the good file, read before the bad one
+    assert connection.sql("SELECT count(*) FROM events").fetchall()[0][0] > 0
