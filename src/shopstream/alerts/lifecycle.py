@@ -32,7 +32,6 @@ import getpass
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from importlib import resources
 from typing import Any
 
 import duckdb
@@ -41,7 +40,7 @@ import pyarrow.compute as pc
 
 from shopstream.alerts.anomalies import conform
 from shopstream.alerts.errors import AlertError, AlertResolvedError, UnknownAlertError
-from shopstream.ingest.store import transaction
+from shopstream.ingest import store
 
 TABLES = ("alerts", "alert_outbox", "alert_deliveries")
 AUTO = "auto"
@@ -76,8 +75,8 @@ STATUS_FILTERS = {
 
 
 def sql(name: str) -> str:
-    """The text of ``sql/<name>.sql``."""
-    return resources.files("shopstream.alerts").joinpath("sql", f"{name}.sql").read_text()
+    """The text of ``sql/<name>.sql`` of the alerts."""
+    return store.sql(name, "shopstream.alerts")
 
 
 def create_tables(connection: duckdb.DuckDBPyConnection) -> None:
@@ -182,7 +181,7 @@ def _change_by_user(
     """Acknowledge or resolve ``alert_id`` in one transaction, with its outbox row."""
     user = _user(by)
     stamp = _utc(now or datetime.now(UTC))
-    with transaction(connection):
+    with store.transaction(connection):
         alert = find_alert(connection, alert_id)
         if alert["status"] == Status.RESOLVED:
             raise AlertResolvedError(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -37,9 +38,10 @@ ENTITY_ID = {"customers": "customer_id", "products": "product_id", "stores": "st
 DIMENSION_KIND = {"customers": "customer", "products": "product"}
 
 
-def sql(name: str) -> str:
-    """The text of ``sql/<name>.sql``."""
-    return resources.files("shopstream.ingest").joinpath("sql", f"{name}.sql").read_text()
+@cache
+def sql(name: str, package: str = "shopstream.ingest") -> str:
+    """The text of ``sql/<name>.sql`` in ``package``, read once (batches run it again and again)."""
+    return resources.files(package).joinpath("sql", f"{name}.sql").read_text()
 
 
 def create_table(name: str, columns: tuple[Column, ...]) -> str:

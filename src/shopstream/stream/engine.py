@@ -50,7 +50,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from typing import Any
 
 import duckdb
@@ -62,6 +61,7 @@ import pyarrow.compute as pc
 from shopstream.alerts import ANOMALY_SCHEMA, update_alerts
 from shopstream.alerts import create_tables as create_alert_tables
 from shopstream.events.contract import TIMESTAMP
+from shopstream.ingest import store
 from shopstream.settings import StreamSettings
 from shopstream.stream.detectors import DETECTORS, NUMERIC, Baseline, Finding, Window
 
@@ -102,8 +102,8 @@ _PARAMETER = re.compile(r"\$([a-z_]+)")
 
 
 def sql(name: str) -> str:
-    """The text of ``sql/<name>.sql``."""
-    return resources.files("shopstream.stream").joinpath("sql", f"{name}.sql").read_text()
+    """The text of ``sql/<name>.sql`` of the stream."""
+    return store.sql(name, "shopstream.stream")
 
 
 def create_tables(connection: duckdb.DuckDBPyConnection) -> None:
