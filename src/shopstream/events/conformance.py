@@ -1,8 +1,11 @@
-"""Which rows of an events table break the contract, and how: whole-column checks.
+"""Which rows of an events table break the contract, and how: the rules as SQL.
 
-:func:`violations` runs every rule of :mod:`shopstream.events.contract` over a
-whole Arrow table with ``pyarrow.compute`` (no Python loop per event) and returns
-one row per broken rule: the row's position, the column and a :class:`Violation`.
+:data:`RULES` states every rule of :mod:`shopstream.events.contract` once, as a SQL
+condition over a relation with the contract's columns that is true where a row breaks
+it. :func:`violations` evaluates them over a whole Arrow table in DuckDB (no Python
+loop per event) and returns one row per broken rule: the row's position, the column
+and a :class:`Violation`. Ingestion evaluates the same conditions inside its decoding
+query (:mod:`shopstream.ingest.rules`).
 
 >>> import pyarrow as pa
 >>> from shopstream.events.contract import EVENTS_SCHEMA
@@ -16,12 +19,15 @@ one row per broken rule: the row's position, the column and a :class:`Violation`
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import StrEnum
 
+import duckdb
+import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from shopstream.events.contract import ALL_TYPES, EVENT_COLUMNS, Column, EventType
+from shopstream.events.contract import ALL_TYPES, EVENT_COLUMNS, EventType
 
 
 class Violation(StrEnum):
@@ -33,6 +39,83 @@ class Violation(StrEnum):
     INCONSISTENT_TOTAL = "inconsistent_total"
 
 
+@dataclass(frozen=True)
+class Rule:
+    """One rule: ``condition`` (SQL) is true where a row breaks it on ``column``."""
+
+    column: str
+    violation: Violation
+    condition: str
+
+
+def quote(name: str) -> str:
+    """A SQL identifier, quoted.
+
+    >>> print(quote('a"b'))
+    "a""b"
+    """
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _in(values: Iterable[str]) -> str:
+    """A SQL list of string literals.
+
+    >>> print(_in(["a", "b'c"]))
+    ('a', 'b''c')
+    """
+    return "(" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
+
+
+TYPES = tuple(sorted(t.value for t in EventType))
+
+
+def with_type(relation: str) -> str:
+    """``relation`` with ``_type``, the place of its event type in :data:`TYPES` (null if it
+    has none or an unknown one), which the rules' conditions test instead of the text."""
+    return f"(SELECT *, list_position([{_in(TYPES)[1:-1]}], event_type) AS _type FROM {relation})"
+
+
+def _of_types(types: Iterable[EventType]) -> str:
+    """A condition on ``_type``: the row's event type is one of ``types``."""
+    return "_type IN (" + ", ".join(str(TYPES.index(t.value) + 1) for t in sorted(types)) + ")"
+
+
+def _rules() -> tuple[Rule, ...]:
+    rules = [Rule("event_type", Violation.UNKNOWN_EVENT_TYPE, "_type IS NULL AND event_type IS NOT NULL")]
+    for column in EVENT_COLUMNS:
+        name = quote(column.name)
+        if column.required_by == ALL_TYPES:  # the envelope: required whatever the type says
+            rules.append(Rule(column.name, Violation.MISSING_FIELD, f"{name} IS NULL"))
+        elif column.required_by:
+            required = _of_types(column.required_by)
+            rules.append(Rule(column.name, Violation.MISSING_FIELD, f"{name} IS NULL AND {required}"))
+        if column.enum is not None and column.name != "event_type":
+            rules.append(Rule(column.name, Violation.INVALID_VALUE, f"{name} NOT IN {_in(column.enum)}"))
+        if column.minimum is not None:
+            below = "<=" if column.exclusive_minimum else "<"
+            rules.append(Rule(column.name, Violation.OUT_OF_RANGE, f"{name} {below} {column.minimum}"))
+    # line items: at least one, each with a product and a positive quantity and price,
+    # and a total that adds up (to the cent: values have two decimals)
+    bad_item = (
+        "x IS NULL OR x.product_id IS NULL OR x.quantity IS NULL OR x.quantity <= 0"
+        " OR x.unit_price IS NULL OR x.unit_price <= 0"
+    )
+    rules += [
+        Rule("items", Violation.EMPTY_ITEMS, "len(items) = 0"),
+        Rule("items", Violation.OUT_OF_RANGE, f"list_bool_or(list_transform(items, lambda x: {bad_item}))"),
+        Rule(
+            "order_total",
+            Violation.INCONSISTENT_TOTAL,
+            "abs(order_total - list_sum(list_transform(items, lambda x: x.quantity * x.unit_price))) > 0.005",
+        ),
+    ]
+    return tuple(rules)
+
+
+RULES = _rules()
+"""Every rule of the contract, over a relation :func:`with_type` gave ``_type``; a null
+condition (a value that is absent) is not a break."""
+
 VIOLATIONS_SCHEMA = pa.schema(
     [
         pa.field("row", pa.int64(), nullable=False),
@@ -42,90 +125,23 @@ VIOLATIONS_SCHEMA = pa.schema(
 )
 
 
-def _plain(array: pa.Array) -> pa.Array:
-    """Dictionary-encoded columns decoded to their value type."""
-    if pa.types.is_dictionary(array.type):
-        return array.dictionary_decode()
-    return array
-
-
-def _rows(mask: pa.Array, column: str, violation: Violation) -> pa.Table:
-    rows = pc.indices_nonzero(pc.fill_null(mask, False))
-    n = len(rows)
-    return pa.table(
-        [
-            rows.cast(pa.int64()),
-            pa.array([column] * n, pa.string()),
-            pa.array([violation.value] * n, pa.string()),
-        ],
-        schema=VIOLATIONS_SCHEMA,
-    )
-
-
-def _below_minimum(values: pa.Array, column: Column) -> pa.Array:
-    assert column.minimum is not None
-    if pa.types.is_decimal(values.type):
-        values = values.cast(pa.float64())
-    compare = pc.less_equal if column.exclusive_minimum else pc.less
-    return compare(values, pa.scalar(column.minimum, pa.float64()).cast(values.type))
-
-
 def violations(events: pa.Table) -> pa.Table:
     """Every broken rule in ``events`` (a table in the contract's schema).
 
-    Returns a table of ``row`` (position in ``events``), ``column``, ``violation``;
-    rows that conform do not appear.
+    Returns a table of ``row`` (position in ``events``), ``column``, ``violation``,
+    ordered by row and column; rows that conform do not appear.
     """
-    batch = events.combine_chunks()
-    event_type = _plain(batch.column("event_type").combine_chunks())
-    known_type = pc.is_in(event_type, value_set=pa.array([t.value for t in EventType]))
-    parts = [
-        _rows(
-            pc.and_(pc.invert(known_type), pc.is_valid(event_type)),
-            "event_type",
-            Violation.UNKNOWN_EVENT_TYPE,
+    connection = duckdb.connect()
+    try:
+        connection.execute("SET TimeZone = 'UTC'")
+        rows = pa.array(np.arange(events.num_rows, dtype=np.int64))
+        connection.register("_events", events.append_column("_row", rows))
+        events_ = with_type("_events")
+        union = " UNION ALL ".join(
+            f"SELECT _row, '{rule.column}', '{rule.violation.value}' FROM {events_} WHERE {rule.condition}"
+            for rule in RULES
         )
-    ]
-    for column in EVENT_COLUMNS:
-        values = _plain(batch.column(column.name).combine_chunks())
-        if column.required_by == ALL_TYPES:  # the envelope: required whatever the type says
-            parts.append(_rows(pc.is_null(values), column.name, Violation.MISSING_FIELD))
-        elif column.required_by:
-            required = pc.is_in(event_type, value_set=pa.array([t.value for t in column.required_by]))
-            parts.append(_rows(pc.and_(required, pc.is_null(values)), column.name, Violation.MISSING_FIELD))
-        if column.enum is not None and column.name != "event_type":
-            bad = pc.invert(pc.is_in(values, value_set=pa.array(column.enum)))
-            parts.append(_rows(pc.and_(bad, pc.is_valid(values)), column.name, Violation.INVALID_VALUE))
-        if column.minimum is not None:
-            parts.append(_rows(_below_minimum(values, column), column.name, Violation.OUT_OF_RANGE))
-    parts.extend(
-        _item_violations(batch.column("items").combine_chunks(), batch.column("order_total").combine_chunks())
-    )
-    return pa.concat_tables(parts).sort_by([("row", "ascending"), ("column", "ascending")])
-
-
-def _item_violations(items: pa.Array, order_total: pa.Array) -> list[pa.Table]:
-    """Line items: non-empty, positive quantity and price, and a total that adds up."""
-    has_items = pc.is_valid(items)
-    empty = pc.and_(has_items, pc.equal(pc.list_value_length(items), 0))
-    flat = pc.list_flatten(items)
-    parent = pc.list_parent_indices(items)
-    quantity = flat.field("quantity")
-    unit_price = flat.field("unit_price")
-    bad_item = pc.or_kleene(
-        pc.or_kleene(pc.less_equal(quantity, 0), pc.less_equal(unit_price.cast(pa.float64()), 0.0)),
-        pc.or_kleene(pc.is_null(quantity), pc.is_null(flat.field("product_id"))),
-    )
-    bad_rows = pc.unique(pc.filter(parent, pc.fill_null(bad_item, True)))
-    bad_mask = pc.is_in(pa.array(range(len(items)), pa.int64()), value_set=bad_rows.cast(pa.int64()))
-    line_value = pc.multiply(quantity.cast(pa.float64()), unit_price.cast(pa.float64()))
-    sums = pa.table({"row": parent, "value": line_value}).group_by("row").aggregate([("value", "sum")])
-    totals = pc.take(order_total.cast(pa.float64()), sums.column("row"))
-    off = pc.greater(pc.abs(pc.subtract(totals, sums.column("value_sum"))), 0.005 + 1e-9)
-    off_rows = pc.filter(sums.column("row"), pc.fill_null(off, False))
-    off_mask = pc.is_in(pa.array(range(len(items)), pa.int64()), value_set=off_rows.cast(pa.int64()))
-    return [
-        _rows(empty, "items", Violation.EMPTY_ITEMS),
-        _rows(bad_mask, "items", Violation.OUT_OF_RANGE),
-        _rows(off_mask, "order_total", Violation.INCONSISTENT_TOTAL),
-    ]
+        found = connection.sql(f"SELECT * FROM ({union}) ORDER BY 1, 2").to_arrow_table()
+    finally:
+        connection.close()
+    return pa.Table.from_arrays(found.columns, schema=VIOLATIONS_SCHEMA)

@@ -24,6 +24,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from shopstream.events.conformance import quote as quote  # re-exported: the one quoting of identifiers
 from shopstream.events.contract import EVENT_COLUMNS, LINE_ITEM, TIMESTAMP
 
 POSITION, RAW, RECORDS, TYPE_FIELD = "_position", "_raw", "_records", "_type_field"
@@ -58,15 +59,6 @@ def sql_type(arrow_type: pa.DataType) -> str:
         return ITEMS_SQL_TYPE
     names = {pa.int16(): "SMALLINT", pa.int32(): "INTEGER", pa.int64(): "BIGINT", pa.float32(): "FLOAT"}
     return names[arrow_type]
-
-
-def quote(name: str) -> str:
-    """A SQL identifier, quoted.
-
-    >>> print(quote('a"b'))
-    "a""b"
-    """
-    return '"' + name.replace('"', '""') + '"'
 
 
 def line_offsets(data: bytes) -> np.ndarray:
@@ -163,8 +155,3 @@ def conform(connection: duckdb.DuckDBPyConnection, records: pa.Table, received_t
         return connection.sql(conform_sql("_records_in", types, received_ts)).to_arrow_table()
     finally:
         connection.unregister("_records_in")
-
-
-def is_timestamp(name: str) -> bool:
-    """Whether contract column ``name`` holds a time (its cast failure is ``unparsable_timestamp``)."""
-    return any(c.name == name and c.type == TIMESTAMP for c in EVENT_COLUMNS)

@@ -69,23 +69,13 @@ from shopstream.ingest.decode import (
     POSITION,
     RAW,
     RECORDS,
-    TYPE_FIELD,
     conform_sql,
-    is_timestamp,
     json_records_sql,
     quote,
 )
 from shopstream.ingest.errors import LedgerError
 from shopstream.ingest.mapping import Mapping
-from shopstream.ingest.rules import (
-    HELD,
-    MESSAGES,
-    Reason,
-    clock_problems,
-    contract_problems,
-    first_problem,
-    problems,
-)
+from shopstream.ingest.rules import HELD, MESSAGES, first_problem_sql
 from shopstream.ingest.sources import Entities, RawBatch
 from shopstream.settings import IngestSettings
 
@@ -182,32 +172,6 @@ class IngestReport:
             "entities": self.entities,
             "resumed_units": self.resumed_units,
         }
-
-
-def _decode_problems(checked: pa.Table) -> pa.Table:
-    """Records that did not parse, values that did not cast, lines a mapping refused."""
-    malformed = pc.fill_null(checked.column("_malformed"), False)
-    type_field = checked.column(TYPE_FIELD)
-    times = pa.array([c.name for c in EVENT_COLUMNS if is_timestamp(c.name)])
-    cast_reason = pc.if_else(
-        pc.is_in(type_field, value_set=times), Reason.UNPARSABLE_TIMESTAMP.value, Reason.WRONG_TYPE.value
-    )
-    rows = pc.indices_nonzero(malformed)
-    cast = pc.indices_nonzero(pc.is_valid(type_field))
-    mapped = pc.indices_nonzero(pc.is_valid(checked.column("_mapped_reason")))
-    return pa.concat_tables(
-        [
-            problems(
-                rows, pa.array([Reason.MALFORMED_RECORD.value] * len(rows)), pa.nulls(len(rows), pa.string())
-            ),
-            problems(cast, pc.take(cast_reason, cast), pc.take(type_field, cast)),
-            problems(
-                mapped,
-                pc.take(checked.column("_mapped_reason"), mapped),
-                pc.take(checked.column("_mapped_field"), mapped),
-            ),
-        ]
-    )
 
 
 @dataclass(frozen=True)
@@ -375,21 +339,14 @@ class Ingestor:
             types = {name: pa.string() for name in CONTRACT} | {"_malformed": pa.bool_()}
         else:
             relation, types = "_records_in", {f.name: f.type for f in records.schema}
+        skew = timedelta(seconds=self.settings.clock_skew_seconds)
+        query = first_problem_sql(f"({conform_sql(relation, types, received)})", received, skew)
         try:
-            checked = connection.sql(conform_sql(relation, types, received)).to_arrow_table()
+            checked = connection.sql(query).to_arrow_table()
         finally:
             connection.unregister("_records_in")
-        skew = timedelta(seconds=self.settings.clock_skew_seconds)
-        found = pa.concat_tables(
-            [_decode_problems(checked), contract_problems(checked), clock_problems(checked, now, skew)]
-        )
-        checked = checked.append_column("_row", pa.array(np.arange(checked.num_rows, dtype=np.int64)))
-        reason, field_ = first_problem(found, checked.num_rows)
-        # a mapping's verdict on a line stands: its other columns are not an event's
-        mapped = checked.column("_mapped_reason")
-        reason = pc.coalesce(mapped, reason)
-        field_ = pc.if_else(pc.is_valid(mapped), checked.column("_mapped_field"), field_)
-        return Checked(batch, now, checked.append_column("_reason", reason).append_column("_field", field_))
+        rows = pa.array(np.arange(checked.num_rows, dtype=np.int64))
+        return Checked(batch, now, checked.append_column("_row", rows))
 
     def _derive_dimensions(self) -> None:
         """The batch's own products and customers become known (mappings that define them)."""
@@ -645,9 +602,10 @@ def ingest_files(
     from shopstream.ingest.sources import FileSource
 
     source = FileSource.of(paths, block_bytes=settings.batch_bytes, parquet_rows=settings.batch_rows)
+    chosen = load_mapping(mapping)  # a bad mapping is refused before a store is created
     connection = store.connect(db if db is not None else settings.db)
     try:
-        ingestor = Ingestor(connection, settings, mapping=load_mapping(mapping))
+        ingestor = Ingestor(connection, settings, mapping=chosen)
         return ingestor.run(source, "file", progress)
     finally:
         connection.close()

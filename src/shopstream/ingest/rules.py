@@ -2,9 +2,10 @@
 
 Every refused record gets exactly one :class:`Reason`, the first that applies in the
 order of :data:`REASONS` (a record that does not parse cannot be checked further;
-a missing field hides range checks on it). :func:`event_problems` applies the
-contract's rules (:func:`shopstream.events.violations`) and the integrity rules
-that need a clock to a typed batch with ``pyarrow.compute``: no Python loop per event.
+a missing field hides range checks on it). :func:`first_problem_sql` turns the
+contract's rules (:data:`shopstream.events.conformance.RULES`), the decoding's
+verdicts and the integrity rules that need a clock into one SQL pass over a decoded
+batch: no Python loop per event.
 
 Suspicious but valid data (huge quantities, price spikes, bots) is not refused
 here; the stream's detectors flag it.
@@ -17,14 +18,12 @@ True
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
-from shopstream.events.conformance import Violation, violations
+from shopstream.events.conformance import RULES, Rule, Violation, with_type
+from shopstream.events.contract import EVENT_COLUMNS, TIMESTAMP
+from shopstream.ingest.decode import TYPE_FIELD
 
 
 class Reason(StrEnum):
@@ -89,82 +88,51 @@ _VIOLATION = {
     Violation.INCONSISTENT_TOTAL: Reason.INCONSISTENT_TOTAL,
 }
 
-PROBLEMS_SCHEMA = pa.schema(
-    [
-        pa.field("row", pa.int64(), nullable=False),
-        pa.field("reason", pa.string(), nullable=False),
-        pa.field("field", pa.string()),
-    ]
-)
 
+def _reason(rule: Rule) -> Reason:
+    """The reason a broken contract rule quarantines a record for.
 
-def problems(row: pa.Array, reason: pa.Array, field: pa.Array) -> pa.Table:
-    """A problems table (``row``, ``reason``, ``field``) from three arrays."""
-    return pa.table(
-        [row.cast(pa.int64()), reason.cast(pa.string()), field.cast(pa.string())], PROBLEMS_SCHEMA
-    )
-
-
-def _where(mask: pa.Array, reason: Reason, field: str) -> pa.Table:
-    rows = pc.indices_nonzero(pc.fill_null(mask, False))
-    n = len(rows)
-    return problems(rows, pa.array([reason.value] * n), pa.array([field] * n))
-
-
-def contract_problems(events: pa.Table) -> pa.Table:
-    """The contract's rules (required fields, enums, minimums, line items) as reasons."""
-    found = violations(events)
-    column = found.column("column").to_numpy(zero_copy_only=False)
-    violation = found.column("violation").to_numpy(zero_copy_only=False)
-    reasons = np.empty(len(column), dtype=object)
-    for kind, reason in _VIOLATION.items():
-        reasons[violation == kind.value] = reason.value
-    out_of_range = violation == Violation.OUT_OF_RANGE.value
-    reasons[out_of_range] = Reason.OUT_OF_RANGE.value
-    for name, reason in _OUT_OF_RANGE.items():
-        reasons[out_of_range & (column == name)] = reason.value
-    return problems(found.column("row"), pa.array(reasons, pa.string()), found.column("column"))
-
-
-def clock_problems(events: pa.Table, now: datetime, skew: timedelta) -> pa.Table:
-    """Times that cannot be true: later than the clock, or a registration after its event."""
-    event_ts = events.column("event_ts")
-    latest = pa.scalar(now + skew, event_ts.type)
-    return pa.concat_tables(
-        [
-            _where(pc.greater(event_ts, latest), Reason.FUTURE_TIMESTAMP, "event_ts"),
-            _where(
-                pc.greater(
-                    events.column("registered_at").cast(pa.int64()),
-                    pc.add(event_ts.cast(pa.int64()), int(skew.total_seconds() * 1_000_000)),
-                ),
-                Reason.FUTURE_REGISTRATION,
-                "registered_at",
-            ),
-        ]
-    )
-
-
-def first_problem(found: pa.Table, rows: int) -> tuple[pa.Array, pa.Array]:
-    """Per row of the batch: the reason of its first problem by precedence, and its field.
-
-    >>> t = problems(pa.array([1, 1, 3]), pa.array(["unknown_product", "missing_field", "wrong_type"]),
-    ...              pa.array(["product_id", "session_id", "age"]))
-    >>> [a.to_pylist() for a in first_problem(t, 4)]
-    [[None, 'missing_field', None, 'wrong_type'], [None, 'session_id', None, 'age']]
+    >>> _reason(Rule("price", Violation.OUT_OF_RANGE, "price <= 0")).value
+    'non_positive_price'
     """
-    reason = np.full(rows, None, dtype=object)
-    field = np.full(rows, None, dtype=object)
-    if found.num_rows:
-        row = found.column("row").to_numpy()
-        names = found.column("reason").to_numpy(zero_copy_only=False)
-        rank = np.array([RANK[Reason(name)] for name in np.unique(names)])[
-            np.searchsorted(np.unique(names), names)
-        ]
-        order = np.lexsort((rank, row))
-        sorted_rows = row[order]
-        leads = np.r_[True, sorted_rows[1:] != sorted_rows[:-1]]
-        first, keep = order[leads], sorted_rows[leads]
-        reason[keep] = names[first]
-        field[keep] = found.column("field").to_numpy(zero_copy_only=False)[first]
-    return pa.array(reason, pa.string()), pa.array(field, pa.string())
+    if rule.violation is Violation.OUT_OF_RANGE:
+        return _OUT_OF_RANGE.get(rule.column, Reason.OUT_OF_RANGE)
+    return _VIOLATION[rule.violation]
+
+
+def first_problem_sql(relation: str, now: str, skew: timedelta) -> str:
+    """SQL adding to ``relation`` each record's first problem by precedence: ``_reason``
+    and ``_field``, both null for a record without one.
+
+    ``relation`` is a decoded batch (:func:`shopstream.ingest.decode.conform_sql`): the
+    contract's columns, ``_malformed``, ``_type_field`` and a mapping's verdict
+    (``_mapped_reason``, ``_mapped_field``), which stands whatever else is wrong: a
+    refused line's other columns are not an event's. ``now`` is an SQL expression for
+    the ingestion clock; times later than it by more than ``skew`` cannot be true.
+    Among problems of the same reason, the first column by name is named.
+    """
+    times = ", ".join(f"'{c.name}'" for c in EVENT_COLUMNS if c.type == TIMESTAMP)
+    skew_us = int(skew / timedelta(microseconds=1))
+    checks = [  # (reason, field as SQL, condition)
+        (Reason.MALFORMED_RECORD, "NULL", "_malformed"),
+        (Reason.WRONG_TYPE, TYPE_FIELD, f"{TYPE_FIELD} NOT IN ({times})"),
+        (Reason.UNPARSABLE_TIMESTAMP, TYPE_FIELD, f"{TYPE_FIELD} IN ({times})"),
+        *((_reason(rule), f"'{rule.column}'", rule.condition) for rule in RULES),
+        (Reason.FUTURE_TIMESTAMP, "'event_ts'", f"event_ts > {now} + INTERVAL {skew_us} MICROSECOND"),
+        (
+            Reason.FUTURE_REGISTRATION,
+            "'registered_at'",
+            f"registered_at > event_ts + INTERVAL {skew_us} MICROSECOND",
+        ),
+    ]
+    checks.sort(key=lambda check: (RANK[check[0]], check[1]))
+    rule = "CASE " + " ".join(f"WHEN {c} THEN {i}" for i, (_, _, c) in enumerate(checks, 1)) + " END"
+    reasons = "[" + ", ".join(f"'{r.value}'" for r, _, _ in checks) + "]"
+    fields = "([" + ", ".join("NULL" if f == TYPE_FIELD else f for _, f, _ in checks) + "]::VARCHAR[])"
+    typed = ", ".join(str(i) for i, (_, f, _) in enumerate(checks, 1) if f == TYPE_FIELD)
+    return (
+        f"SELECT * EXCLUDE (_rule), coalesce(_mapped_reason, {reasons}[_rule]) AS _reason, "
+        f"CASE WHEN _mapped_reason IS NOT NULL THEN _mapped_field WHEN _rule IN ({typed}) THEN {TYPE_FIELD} "
+        f"ELSE {fields}[_rule] END AS _field "
+        f"FROM (SELECT * EXCLUDE (_type), {rule} AS _rule FROM {with_type(relation)})"
+    )

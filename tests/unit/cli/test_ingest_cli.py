@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from shopstream.cli.main import app
@@ -49,13 +50,15 @@ def test_ingest_prints_the_ledger_and_the_quarantine_can_be_browsed_and_replayed
     assert "duplicates" in table.stdout
 
 
-def test_user_mistakes_are_one_red_line(tmp_path: Path) -> None:
+def test_user_mistakes_are_one_red_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # where the default store would be created
     missing = runner.invoke(app, ["ingest", str(tmp_path / "nope.jsonl"), "--db", str(tmp_path / "x.duckdb")])
     assert missing.exit_code == 1
     assert "no such file" in missing.output
     mapping = runner.invoke(app, ["ingest", str(tmp_path), "--mapping", "excel"])
     assert mapping.exit_code == 1
     assert "unknown mapping" in mapping.output
+    assert not list(tmp_path.glob("shopstream.duckdb*")), "a refused command created a store"
     nodb = runner.invoke(app, ["quarantine", "list", "--db", str(tmp_path / "none.duckdb")])
     assert nodb.exit_code == 1
     assert "run `shopstream ingest` first" in nodb.output
