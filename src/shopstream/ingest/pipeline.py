@@ -415,11 +415,21 @@ class Ingestor:
         missing = pc.indices_nonzero(pc.is_null(raw))
         if len(missing) and self.mapping is None:
             raw = self._rebuilt(batch.records.take(pc.take(rows, missing)), raw, missing)
-        self.connection.register("_refused_in", refused.append_column("raw", raw))
+        # only what the fingerprint needs goes to DuckDB: a wide table costs per column
+        text = pc.utf8_rtrim(raw, characters="\r\n")
+        order = pa.array(np.arange(refused.num_rows, dtype=np.int64))
+        self.connection.register(
+            "_refused_in", pa.table({"_i": order, POSITION: refused.column(POSITION), "text": text})
+        )
         try:
-            return self.connection.sql(store.sql("refused")).to_arrow_table()
+            marks = self.connection.sql(store.sql("refused")).to_arrow_table()
         finally:
             self.connection.unregister("_refused_in")
+        return (
+            refused.append_column("raw", raw)
+            .append_column("fingerprint", marks.column("fingerprint"))
+            .append_column("_copy", marks.column("_copy"))
+        )
 
     def _rebuilt(self, records: pa.Table, raw: pa.ChunkedArray, missing: pa.Array) -> pa.Array:
         """``raw`` with the typed records (Parquet, CSV, simulator) at ``missing`` as JSON text."""
