@@ -177,11 +177,14 @@ class IngestReport:
 @dataclass(frozen=True)
 class Checked:
     """A batch decoded and checked at ``now``: ``table`` has a row per record with its
-    contract columns, bookkeeping, ``_row`` and first problem (``_reason``, ``_field``)."""
+    contract columns, bookkeeping, ``_row`` and first problem (``_reason``, ``_field``);
+    ``records`` (the batch's records, mapped if a mapping applies) holds, row for row,
+    their text as received (``_raw``), which only refused records need."""
 
     batch: RawBatch
     now: datetime
     table: pa.Table
+    records: pa.Table
 
 
 def _ahead(items: Iterator[Checked]) -> Generator[Checked, None, None]:
@@ -340,13 +343,14 @@ class Ingestor:
         else:
             relation, types = "_records_in", {f.name: f.type for f in records.schema}
         skew = timedelta(seconds=self.settings.clock_skew_seconds)
-        query = first_problem_sql(f"({conform_sql(relation, types, received)})", received, skew)
+        checks = first_problem_sql(f"({conform_sql(relation, types, received)})", received, skew)
+        query = f"SELECT * EXCLUDE ({RAW}) FROM ({checks})"  # text stays in records: copying it costs
         try:
             checked = connection.sql(query).to_arrow_table()
         finally:
             connection.unregister("_records_in")
         rows = pa.array(np.arange(checked.num_rows, dtype=np.int64))
-        return Checked(batch, now, checked.append_column("_row", rows))
+        return Checked(batch, now, checked.append_column("_row", rows), records)
 
     def _derive_dimensions(self) -> None:
         """The batch's own products and customers become known (mappings that define them)."""
@@ -389,7 +393,7 @@ class Ingestor:
                 outcome = decided.column("_outcome")
                 is_accepted = pc.equal(outcome, "accepted")
                 accepted = table.select(list(CONTRACT)).filter(is_accepted)
-                refused = self._refused(batch, table, decided)
+                refused = self._refused(checked, decided)
                 ledger = self._count(batch, source, table, outcome, is_accepted, refused)
                 ledger.check()
                 batch_id = self._next_batch_id()
@@ -405,16 +409,16 @@ class Ingestor:
         landing.compact(con, self.settings.compact_files, self.settings.compact_below_events)
         return ledger
 
-    def _refused(self, batch: RawBatch, checked: pa.Table, decided: pa.Table) -> pa.Table:
+    def _refused(self, checked: Checked, decided: pa.Table) -> pa.Table:
         """The quarantined records with their raw text, fingerprint and whether each is a copy."""
         rows = pc.indices_nonzero(pc.equal(decided.column("_outcome"), "quarantined"))
-        refused = checked.take(rows).drop_columns(["_reason", "_field"])
+        refused = checked.table.take(rows).drop_columns(["_reason", "_field"])
         for name in ("_reason", "_field", "_ref_value"):
             refused = refused.append_column(name, decided.column(name).take(rows))
-        raw = refused.column(RAW).cast(pa.large_string())
+        raw = checked.records.column(RAW).take(rows).cast(pa.large_string())
         missing = pc.indices_nonzero(pc.is_null(raw))
         if len(missing) and self.mapping is None:
-            raw = self._rebuilt(batch.records.take(pc.take(rows, missing)), raw, missing)
+            raw = self._rebuilt(checked.records.take(pc.take(rows, missing)), raw, missing)
         # only what the fingerprint needs goes to DuckDB: a wide table costs per column
         text = pc.utf8_rtrim(raw, characters="\r\n")
         order = pa.array(np.arange(refused.num_rows, dtype=np.int64))
