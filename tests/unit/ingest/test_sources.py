@@ -92,6 +92,22 @@ def test_payloads_arrays_objects_and_lines() -> None:
     assert report.by_reason == {"malformed_record": 2}  # type: ignore[attr-defined]
 
 
+def test_json_lines_that_are_not_objects_are_malformed() -> None:
+    padded = (" \t" + json.dumps(EVENT | {"event_id": "w1"})).encode()
+    others = [
+        b"[1, 2]",
+        b"42",
+        b'"text"',
+        b"null",
+        b" [{}]",
+        b"{",
+        json.dumps(EVENT | {"event_id": "w2"}).encode(),
+    ]
+    _, report = _run(PayloadSource([b"\n".join([padded, *others])]))
+    assert report.accepted == 2  # type: ignore[attr-defined]
+    assert report.by_reason == {"malformed_record": 6}  # type: ignore[attr-defined]
+
+
 TEXT = st.one_of(
     st.binary(max_size=400),
     st.lists(
