@@ -61,7 +61,7 @@ def sql_type(arrow_type: pa.DataType) -> str:
     return names[arrow_type]
 
 
-def line_offsets(data: bytes) -> np.ndarray:
+def line_offsets(data: bytes | memoryview) -> np.ndarray:
     """Where each line of ``data`` starts, and the end: ``len(lines) + 1`` offsets.
 
     >>> line_offsets(b"ab\\nc").tolist()
@@ -74,7 +74,7 @@ def line_offsets(data: bytes) -> np.ndarray:
     return np.concatenate([[0], ends]).astype(np.int64)
 
 
-def split_lines(data: bytes) -> pa.LargeStringArray:
+def split_lines(data: bytes | memoryview) -> pa.LargeStringArray:
     """``data`` cut at newlines into one string per line (each keeps its ``\\n``).
 
     Lines that are not valid UTF-8 are replaced with U+FFFD characters so that the

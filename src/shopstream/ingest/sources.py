@@ -80,7 +80,7 @@ def records_table(columns: pa.Table | None, start: int, raw: pa.Array | None = N
     return columns
 
 
-def json_lines(data: bytes, start: int, unit: str, final: bool) -> RawBatch:
+def json_lines(data: bytes | memoryview, start: int, unit: str, final: bool) -> RawBatch:
     """A batch of JSON lines (one record per line; blank lines are records too)."""
     lines = split_lines(data)
     return RawBatch(unit, start, start + len(lines), records_table(None, start, lines), "json", final)
@@ -237,7 +237,8 @@ class FileSource:
 
     def _csv(self, path: Path, unit: str) -> Iterator[RawBatch]:
         start, header = 0, b""
-        for data, last in text_blocks(path, self.block_bytes):
+        for view, last in text_blocks(path, self.block_bytes):
+            data = bytes(view)
             if not header:
                 cut = data.find(b"\n") + 1 or len(data)
                 header, data = data[:cut], data[cut:]
@@ -262,21 +263,42 @@ class FileSource:
             yield RawBatch(unit, 0, 0, records_table(None, 0), "columns", final=True)
 
 
-def text_blocks(path: Path, block_bytes: int) -> Iterator[tuple[bytes, bool]]:
-    """A text file (gzip or not) in blocks that end at a newline: ``(data, is_last)``."""
-    carry = b""
+def text_blocks(path: Path, block_bytes: int) -> Iterator[tuple[memoryview, bool]]:
+    """A text file (gzip or not) in blocks that end at a newline: ``(data, is_last)``.
+
+    Each block is read into a buffer of its own and handed out as a view: the text is
+    not copied (only the part line after a block's last newline moves to the next).
+    """
     with _open(path) as handle:
-        block = handle.read(block_bytes)
+        data, end = _fill(handle, b"", block_bytes)
         while True:
-            nxt = handle.read(block_bytes)
-            data = carry + block
-            cut = data.rfind(b"\n") + 1 if nxt else len(data)
-            data, carry = data[:cut], data[cut:]
-            if data or not nxt:  # a line longer than a block waits for the next one
-                yield data, not nxt
-            if not nxt:
+            cut = data.obj.rfind(b"\n", 0, len(data)) + 1  # type: ignore[attr-defined]
+            if end:
+                yield data, True
                 return
-            block = nxt
+            if not cut:  # a line longer than a block: read on
+                data, end = _fill(handle, data, block_bytes)
+                continue
+            nxt, end = _fill(handle, data[cut:], block_bytes)
+            if end and len(nxt) == len(data) - cut:  # the file ended with this block
+                yield data, True
+                return
+            yield data[:cut], False
+            data = nxt
+
+
+def _fill(handle: IO[bytes], carry: bytes | memoryview, size: int) -> tuple[memoryview, bool]:
+    """``carry`` and up to ``size`` more bytes of ``handle`` in a new buffer, and whether
+    the file ended."""
+    buffer = bytearray(len(carry) + size)
+    buffer[: len(carry)] = carry
+    view, filled = memoryview(buffer), len(carry)
+    while filled < len(buffer):
+        read = handle.readinto(view[filled:])  # type: ignore[attr-defined]
+        if not read:
+            return view[:filled], True
+        filled += read
+    return view, False
 
 
 def _parse_csv(header: bytes, body: bytes, columns: list[str]) -> tuple[pa.Table, list[int]]:

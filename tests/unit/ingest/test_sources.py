@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from factories import CLOCK
 from shopstream.events.contract import EVENT_COLUMNS
 from shopstream.ingest import FileSource, IngestError, Ingestor, PayloadSource, connect
-from shopstream.ingest.sources import csv_block, expand, json_lines
+from shopstream.ingest.sources import csv_block, expand, json_lines, text_blocks
 from shopstream.settings import IngestSettings
 
 EVENT = {
@@ -72,6 +72,23 @@ def test_files_blocks_gzip_and_globs(tmp_path: Path) -> None:
     _, report = _run(source)
     assert report.received == report.accepted == 1_000  # type: ignore[attr-defined]
     assert report.batches > 10  # type: ignore[attr-defined]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    content=st.lists(st.sampled_from([b"a", b"bc", b"\n", b"x" * 50]), max_size=80).map(b"".join),
+    block=st.integers(1, 64),
+    gz=st.booleans(),
+)
+def test_text_blocks_cut_at_newlines_and_add_up_to_the_file(
+    tmp_path: Path, content: bytes, block: int, gz: bool
+) -> None:
+    path = tmp_path / ("f.jsonl.gz" if gz else "f.jsonl")
+    path.write_bytes(gzip.compress(content) if gz else content)
+    blocks = list(text_blocks(path, block))
+    assert b"".join(bytes(data) for data, _ in blocks) == content
+    assert [last for _, last in blocks] == [False] * (len(blocks) - 1) + [True]
+    assert all(bytes(data).endswith(b"\n") for data, last in blocks if not last)
 
 
 def test_unknown_file_types_and_missing_paths_are_clear_errors(tmp_path: Path) -> None:
