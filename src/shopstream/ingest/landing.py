@@ -123,10 +123,22 @@ def compact(connection: duckdb.DuckDBPyConnection, compact_files: int, compact_b
     return len(files)
 
 
+_STATISTICS = [
+    c.name
+    for c in EVENT_COLUMNS
+    if pa.types.is_temporal(c.type)
+    or pa.types.is_integer(c.type)
+    or pa.types.is_floating(c.type)
+    or pa.types.is_decimal(c.type)
+]
+"""Columns whose min/max each file records, for readers to skip files and row groups by
+time or amount; text columns get none (costly to write, of no use to skip by)."""
+
+
 def _write(table: pa.Table, path: Path) -> None:
     """``table`` as a Parquet file at ``path``, on disk before this returns."""
     with path.open("wb") as handle:
-        pq.write_table(table, handle, compression="snappy")
+        pq.write_table(table, handle, compression="snappy", write_statistics=_STATISTICS)
         handle.flush()
         os.fsync(handle.fileno())
 

@@ -212,6 +212,28 @@ def _until(batch: RawBatch, rows: int) -> RawBatch | None:
     return RawBatch(batch.unit, batch.start, end, head, batch.kind, final=False)
 
 
+_DECIDING = [
+    "_row",
+    POSITION,
+    "_duplicate",
+    "_reason",
+    "_field",
+    "event_id",
+    "event_type",
+    "product_id",
+    "user_id",
+    "items",
+]
+"""The columns of a checked batch that its outcome (``batch_outcome.sql``) reads."""
+
+
+def _in_row_order(decided: pa.Table) -> pa.Table:
+    """``decided`` (a row per record, any order) in ``_row`` order: a scatter, not a sort."""
+    order = np.empty(decided.num_rows, dtype=np.int64)
+    order[decided.column("_row").to_numpy()] = np.arange(decided.num_rows)
+    return decided.take(order)
+
+
 def _total(values: pa.Array | pa.ChunkedArray) -> int:
     """The sum of an integer column; 0 when it is empty."""
     return int(pc.sum(values).as_py() or 0)
@@ -378,7 +400,8 @@ class Ingestor:
         """
         batch, now, table = checked.batch, checked.now, checked.table
         con = self.connection
-        con.register("_checked", table)
+        # only the columns the outcome reads: DuckDB's scan of a registered table costs per column
+        con.register("_checked", table.select(_DECIDING))
         try:
             with store.transaction(con):
                 if replacing is not None:
@@ -389,7 +412,7 @@ class Ingestor:
                 if self.mapping is not None and self.mapping.derive_dimensions:
                     self._derive_dimensions()
                 con.register("_old_seen", self._old_seen(table))
-                decided = con.sql(store.sql("batch_outcome")).to_arrow_table()
+                decided = _in_row_order(con.sql(store.sql("batch_outcome")).to_arrow_table())
                 outcome = decided.column("_outcome")
                 is_accepted = pc.equal(outcome, "accepted")
                 accepted = table.select(list(CONTRACT)).filter(is_accepted)

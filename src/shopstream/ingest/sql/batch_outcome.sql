@@ -1,10 +1,11 @@
--- The fate of every record of a checked batch (_checked), one row per record in _row
--- order: accepted, duplicate, or quarantined with its first reason. Structural,
--- integrity and clock problems come in as _reason/_field; this adds the referential
--- checks and the dedupe by event_id: the first valid copy of an id not accepted
--- before is accepted, every other copy of an accepted id is a duplicate. Ids are
--- looked up in dedupe_keys (the recent horizon); _old_seen holds the ids of events
--- older than the horizon that events itself already has.
+-- The fate of every record of a checked batch (_checked), one row per record in no
+-- particular order (the caller puts them in _row order): accepted, duplicate, or
+-- quarantined with its first reason. Structural, integrity and clock problems come
+-- in as _reason/_field; this adds the referential checks and the dedupe by event_id:
+-- the first valid copy of an id not accepted before is accepted, every other copy of
+-- an accepted id is a duplicate. Ids are looked up in dedupe_keys (the recent
+-- horizon); _old_seen holds the ids of events older than the horizon that events
+-- itself already has.
 WITH known_products AS (
     SELECT id FROM dimension_keys WHERE kind = 'product'
 ),
@@ -75,4 +76,3 @@ SELECT
 FROM problems AS p
 LEFT JOIN seen AS s USING (event_id)
 LEFT JOIN repeated AS r USING (event_id)
-ORDER BY p._row
