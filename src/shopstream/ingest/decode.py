@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 
 from shopstream.events.conformance import quote as quote  # re-exported: the one quoting of identifiers
-from shopstream.events.contract import EVENT_COLUMNS, LINE_ITEM, TIMESTAMP
+from shopstream.events.contract import EVENT_COLUMNS, LINE_ITEM, TIMESTAMP, Column
 
 POSITION, RAW, RECORDS, TYPE_FIELD = "_position", "_raw", "_records", "_type_field"
 BOOKKEEPING = (POSITION, RAW, RECORDS)
@@ -111,10 +111,13 @@ def json_records_sql(relation: str, fields: tuple[str, ...], nested: frozenset[s
     )
 
 
-def _cast(name: str, source: str, arrow_type: pa.DataType, is_text: bool) -> tuple[str, str]:
-    """(value expression, is-wrong expression) for one contract column."""
-    target = sql_type(arrow_type)
-    if pa.types.is_list(arrow_type) and is_text:
+def _cast(source: str, given: pa.DataType, column: Column) -> tuple[str, str | None]:
+    """(value expression, is-wrong expression) for one contract column; no is-wrong
+    expression where the cast cannot fail (to text, or from the contract's own type)."""
+    target = sql_type(column.type)
+    if given == column.type or target == "VARCHAR":
+        return f"{source}::{target}", None
+    if pa.types.is_list(column.type) and (pa.types.is_string(given) or pa.types.is_large_string(given)):
         source = f"CASE WHEN json_valid({source}) THEN json_transform({source}, '{_ITEM_TEXT}') END"
     value = f"TRY_CAST({source} AS {target})"
     return value, f"({source} IS NOT NULL AND {value} IS NULL)"
@@ -135,11 +138,10 @@ def conform_sql(relation: str, types: Mapping[str, pa.DataType], received_ts: st
         if column.name not in types:
             values.append(f"NULL::{sql_type(column.type)} AS {quote(column.name)}")
             continue
-        given = types[column.name]
-        is_text = pa.types.is_string(given) or pa.types.is_large_string(given)
-        value, is_wrong = _cast(column.name, quote(column.name), column.type, is_text)
+        value, is_wrong = _cast(quote(column.name), types[column.name], column)
         values.append(f"{value} AS {quote(column.name)}")
-        wrong.append(f"WHEN {is_wrong} THEN '{column.name}'")
+        if is_wrong is not None:
+            wrong.append(f"WHEN {is_wrong} THEN '{column.name}'")
     type_field = f"CASE {' '.join(wrong)} END" if wrong else "NULL::VARCHAR"
     passed = ", ".join(f"{name if name in types else default} AS {name}" for name, default in MARKS.items())
     return (
