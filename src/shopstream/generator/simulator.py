@@ -353,9 +353,7 @@ class Simulator:
             bot_visit=bots,
             bot_start_us=visits.visit_start_us[bots],
             bot_events=visits.visit_events[bots],
-            session_ids=hex_matrix(
-                _counters(np.full(n_sessions, chunk), np.arange(n_sessions)), salt=self._salt + 2
-            ),
+            session_ids=hex_matrix(chunk, np.arange(n_sessions), salt=self._salt + 2),
             incidents=visits.incidents,
         )
 
@@ -386,7 +384,7 @@ class Simulator:
         bot_labels = pa.table(
             {
                 "kind": pa.array([Anomaly.BOT_SESSION.value] * len(bot), pa.string()),
-                "entity_id": hex_ids(_counters(np.full(len(bot), part.chunk), bot), salt=self._salt + 2),
+                "entity_id": hex_ids(part.chunk, bot, salt=self._salt + 2),
                 "start_ts": timestamps(part.bot_start_us[present]),
                 "detail": pa.array([f"{k} events" for k in part.bot_events[present]], pa.string()),
             }
@@ -634,7 +632,7 @@ class Simulator:
         chunk = rows["chunk"]
         blank = np.zeros(16 * n + 8, np.uint8)  # the buffers of every all-null column
         columns = {
-            "event_id": hex_ids(_counters(chunk, rows["row"]), salt=self._salt + 1),
+            "event_id": hex_ids(chunk, rows["row"], salt=self._salt + 1),
             "event_type": category(etype, EVENT_TYPE_VALUES),
             "event_ts": timestamps(rows["ts"], valid=present["event_ts"]),
             "received_ts": nulls(n, TIMESTAMP, blank),
@@ -656,7 +654,8 @@ class Simulator:
             "unit_price": money(rows["unit_price"], valid=rows["price_shown"]),
             "quantity": fixed(rows["quantity"], pa.int32(), valid=is_cart),
             "order_id": hex_ids(
-                _counters(np.take(chunk, order_rows), np.take(rows["order"], order_rows)),
+                np.take(chunk, order_rows),
+                np.take(rows["order"], order_rows),
                 salt=self._salt + 3,
                 valid=has_order,
             ),
@@ -708,7 +707,7 @@ class Simulator:
             else np.zeros((len(rows), 16), np.uint8)  # a chunk without visits
         )
         earlier = np.flatnonzero(chunk != part.chunk)
-        ids[earlier] = hex_matrix(_counters(chunk[earlier], visit[earlier]), salt=self._salt + 2)
+        ids[earlier] = hex_matrix(chunk[earlier], visit[earlier], salt=self._salt + 2)
         return strings(ids, valid)
 
     def _emit(
@@ -802,14 +801,6 @@ def _may_need(events: int | None, emitted: int, chunks: int, in_flight: int) -> 
     if events is None or chunks == 0:
         return True
     return emitted + 0.9 * in_flight * emitted / chunks < events
-
-
-def _counters(high: npt.NDArray[np.integer], low: npt.NDArray[np.integer]) -> npt.NDArray[np.uint64]:
-    """Ids' counters: the chunk in the high 32 bits, a row, visit or order within it in the low."""
-    counters: npt.NDArray[np.uint64] = high.astype(np.uint64)
-    counters <<= np.uint64(32)  # in place: one array instead of four
-    counters |= low.astype(np.uint64, copy=False)
-    return counters
 
 
 def stable_order(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
