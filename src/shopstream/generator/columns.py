@@ -58,14 +58,18 @@ def splitmix64(z: npt.NDArray[np.uint64], scratch: npt.NDArray[np.uint64] | None
 def strings(chars: npt.NDArray[np.uint8], valid: npt.NDArray[np.bool_] | None = None) -> pa.Array:
     """A string array from a fixed-width byte matrix.
 
-    Without ``valid``, value i is row i. With it, the matrix holds one row per valid
-    slot (in order) and the other slots are null, taking no bytes.
+    Without ``valid``, value i is row i. With it, either the matrix has a row per slot
+    (the null slots' rows are not read) or it holds one row per valid slot (in order) and
+    the other slots are null, taking no bytes.
+
+    >>> strings(np.frombuffer(b"abcd", np.uint8).reshape(2, 2), np.array([False, True])).to_pylist()
+    [None, 'cd']
     """
     rows, width = chars.shape
     data = pa.py_buffer(np.ascontiguousarray(chars))
-    if valid is None:
+    if valid is None or rows == len(valid):
         offsets = np.arange(0, (rows + 1) * width, width, dtype=np.int32)
-        return pa.Array.from_buffers(pa.string(), rows, [None, pa.py_buffer(offsets), data])
+        return pa.Array.from_buffers(pa.string(), rows, [_validity(valid), pa.py_buffer(offsets), data])
     if rows * 8 < len(valid):
         offsets = _spread_offsets(np.arange(0, (rows + 1) * width, width, dtype=np.int32), valid)
     else:  # dense: the running count of valid slots, in width steps

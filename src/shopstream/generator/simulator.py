@@ -224,6 +224,12 @@ class Simulator:
         self._product_ids = np.concatenate([self.world.product_ids, digit_matrix("P9", np.arange(1000), 5)])
         self._customer_ids = np.concatenate([self.world.customer_ids, digit_matrix("C9", np.arange(1000), 7)])
         self._unknown_product0, self._unknown_customer0 = n_products, n_customers
+        # the category of product p at p + 1 (a row without one reads slot 0); unknown products
+        # show the category of the last real one
+        category_of = self.world.product_category
+        self._product_category = np.concatenate([[0], category_of, np.full(1000, category_of[-1])]).astype(
+            np.int32
+        )
         self._salt = splitmix64_scalar(settings.seed)
 
     def batches(
@@ -649,7 +655,7 @@ class Simulator:
             "product_id": take_ids(self._product_ids, product, valid=has_product),
             # unknown products (a fault) show the category of a real one: the id is what is wrong
             "category": category(
-                np.take(world.product_category, product, mode="clip"), CATEGORY_NAMES, valid=has_product
+                lookup(self._product_category, product + 1), CATEGORY_NAMES, valid=has_product
             ),
             "unit_price": money(rows["unit_price"], valid=rows["price_shown"]),
             "quantity": fixed(rows["quantity"], pa.int32(), valid=is_cart),
@@ -698,15 +704,16 @@ class Simulator:
         part: _Chunk,
     ) -> pa.Array:
         """Session ids of the valid rows: copied from the chunk's table of them, but for the
-        few rows of earlier chunks (held back until now), which are hashed one by one."""
-        rows = np.flatnonzero(valid)
-        chunk, visit = np.take(chunk, rows), np.take(visit, rows)
+        few rows of earlier chunks (held back until now), which are hashed one by one.
+
+        Null rows get 16 bytes too: nearly every row has a session, and counting them to
+        leave those out would cost more than the bytes."""
         ids = (
             np.take(part.session_ids, visit, axis=0, mode="clip")
             if len(part.session_ids)
-            else np.zeros((len(rows), 16), np.uint8)  # a chunk without visits
+            else np.zeros((len(visit), 16), np.uint8)  # a chunk without visits
         )
-        earlier = np.flatnonzero(chunk != part.chunk)
+        earlier = np.flatnonzero((chunk != part.chunk) & valid)
         ids[earlier] = hex_matrix(chunk[earlier], visit[earlier], salt=self._salt + 2)
         return strings(ids, valid)
 
