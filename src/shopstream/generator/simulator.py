@@ -285,7 +285,7 @@ class Simulator:
                     if events is not None and emitted + len(due) >= events:
                         due, final = due[: events - emitted], True
                     built.append(pool.submit(self._build, parts, part, due, emitted, cut_us))
-                    pending = [_Rows.gather(parts, held)]
+                    pending = [_Rows.gather(parts, held)._used_lines()]  # held rows keep only their lines
                     emitted += len(due)
                     chunk += 1
                     if len(built) > 1 or final:
@@ -994,7 +994,8 @@ class _Rows:
     def gather(
         parts: list[_Rows], index: npt.NDArray[np.int64], without: frozenset[str] = frozenset()
     ) -> _Rows:
-        """The rows at ``index`` of ``parts`` stacked, but the columns in ``without``.
+        """The rows at ``index`` of ``parts`` stacked, but the columns in ``without``, with
+        the lines of all parts (those of rows not taken too).
 
         Only the largest part (the visit rows) is taken from in full, without stacking it
         with the others; the few rows ``index`` picks from the other parts are copied in
@@ -1051,4 +1052,4 @@ class _Rows:
                     column[where] = piece
             columns[name] = column
         lines = {name: np.concatenate([p.lines[name] for p in parts]) for name in parts[0].lines}
-        return _Rows(columns, lines)._used_lines()
+        return _Rows(columns, lines)
