@@ -153,17 +153,22 @@ def hex_matrix(
     return quads.view(np.uint8)
 
 
-def lookup(table: npt.NDArray[Any], index: npt.NDArray[np.integer]) -> npt.NDArray[Any]:
+def lookup(
+    table: npt.NDArray[Any], index: npt.NDArray[np.integer], *, writable: bool = False
+) -> npt.NDArray[Any]:
     """``np.take(table, index)`` for an ``index`` of a narrow integer type (uint16 draws,
-    int32 codes), as a read-only array.
+    int32 codes), as a read-only array unless ``writable`` (then a copy).
 
     Arrow's take reads any index width, where ``np.take`` first copies the index to int64:
-    for 16-bit indexes it is twice as fast. The indexes must be in range (no negative ones).
+    for 16-bit indexes it is twice as fast, copy included. The indexes must be in range (no
+    negative ones).
 
     >>> lookup(np.array([10, 20, 30]), np.array([2, 0], np.uint16)).tolist()
     [30, 10]
     """
-    taken: npt.NDArray[Any] = pc.take(pa.array(table), pa.array(index)).to_numpy(zero_copy_only=True)
+    taken: npt.NDArray[Any] = pc.take(pa.array(table), pa.array(index)).to_numpy(
+        zero_copy_only=not writable, writable=writable
+    )
     return taken
 
 
