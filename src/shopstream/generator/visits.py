@@ -459,9 +459,10 @@ def simulate_visits(
     quantity[rm_rows] = final_qty[removed[has_remove]]
 
     # -- time: gaps within the visit ---------------------------------------------------
-    gaps = lookup(_GAP_TABLE, rng.integers(0, 1 << 16, total, dtype=np.uint16), writable=True)
-    gaps[bot_rows] = rng.integers(300_000, 2_500_000, len(bot_rows))
-    elapsed = np.cumsum(gaps)
+    elapsed = np.cumsum(lookup(_GAP_TABLE, rng.integers(0, 1 << 16, total, dtype=np.uint16)))
+    # bots keep a pace of their own: only differences within a visit count, so the running
+    # sum over their rows (whole visits, in order) may start afresh
+    elapsed[bot_rows] = np.cumsum(rng.integers(300_000, 2_500_000, len(bot_rows)))
     # a visit's first event is at its start: take off what the gaps summed to before it
     first_row = np.minimum(base, total - 1)
     ts_us = np.take(v_start - np.take(elapsed, first_row), visit)
