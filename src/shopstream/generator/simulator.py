@@ -231,6 +231,9 @@ class Simulator:
             np.int32
         )
         self._salt = splitmix64_scalar(settings.seed)
+        self._blank = np.zeros(0, np.uint8)
+        """Zeros that the batches' all-null columns (and currency's codes) view: allocated once,
+        not per batch, and only ever read."""
 
     def batches(
         self, *, events: int | None = None, days: float | None = None, start: datetime | None = None
@@ -636,7 +639,10 @@ class Simulator:
         has_city, has_page, has_query = rows["city"] >= 0, rows["page"] >= 0, rows["query"] >= 0
         has_user = rows["user"] >= 0
         chunk = rows["chunk"]
-        blank = np.zeros(16 * n + 8, np.uint8)  # the buffers of every all-null column
+        if len(self._blank) < 16 * n + 8:  # another thread may grow it too: each copy is zeros
+            self._blank = np.zeros(2 * (16 * n + 8), np.uint8)
+            self._blank.flags.writeable = False
+        blank = self._blank
         columns = {
             "event_id": hex_ids(chunk, rows["row"], salt=self._salt + 1),
             "event_type": category(etype, EVENT_TYPE_VALUES),
@@ -668,7 +674,7 @@ class Simulator:
             "payment_method": category(
                 rows["payment"], [p.value for p in PAYMENTS], valid=rows["payment"] >= 0
             ),
-            "currency": category(np.zeros(n, np.int32), ["USD"], valid=has_order),
+            "currency": category(blank[: 4 * n].view(np.int32), ["USD"], valid=has_order),
             "items": pa.ListArray.from_buffers(
                 EVENTS_SCHEMA.field("items").type,
                 n,
