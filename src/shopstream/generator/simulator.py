@@ -118,6 +118,25 @@ class Anomaly(StrEnum):
 
 ANOMALIES = tuple(Anomaly)
 _A = {kind: np.int8(i) for i, kind in enumerate(ANOMALIES)}
+_ENTITY_COLUMNS = ("product_id", "order_id", "user_id")
+_ENTITY_COLUMN = {
+    Anomaly.NEGATIVE_PRICE: "product_id",
+    Anomaly.NEGATIVE_INVENTORY: "product_id",
+    Anomaly.ZERO_INVENTORY: "product_id",
+    Anomaly.UNKNOWN_PRODUCT: "product_id",
+    Anomaly.HIGH_QUANTITY: "order_id",
+    Anomaly.PRICE_SPIKE: "order_id",
+    Anomaly.FUTURE_REGISTRATION: "user_id",
+    Anomaly.UNKNOWN_CUSTOMER: "user_id",
+}
+_ENTITY_OF_KIND = np.array(
+    [
+        _ENTITY_COLUMNS.index(_ENTITY_COLUMN[kind]) if kind in _ENTITY_COLUMN else len(_ENTITY_COLUMNS)
+        for kind in ANOMALIES
+    ],
+    np.int8,
+)
+"""Per kind, the column of ``_ENTITY_COLUMNS`` its label's ``entity_id`` comes from (past the end: none)."""
 FEED_FAULTS = (
     Anomaly.DUPLICATE,
     Anomaly.MISSING_FIELD,
@@ -734,21 +753,13 @@ class Simulator:
         cut_us: int,
     ) -> GeneratedBatch:
         labelled = np.flatnonzero(kind >= 0)
-        sub = rows.select(["event_id", "product_id", "order_id", "user_id"]).take(pa.array(labelled))
+        sub = rows.select(["event_id", *_ENTITY_COLUMNS]).take(pa.array(labelled))
         k = kind[labelled]
-        entity_column = {
-            Anomaly.NEGATIVE_PRICE: "product_id",
-            Anomaly.NEGATIVE_INVENTORY: "product_id",
-            Anomaly.ZERO_INVENTORY: "product_id",
-            Anomaly.UNKNOWN_PRODUCT: "product_id",
-            Anomaly.HIGH_QUANTITY: "order_id",
-            Anomaly.PRICE_SPIKE: "order_id",
-            Anomaly.FUTURE_REGISTRATION: "user_id",
-            Anomaly.UNKNOWN_CUSTOMER: "user_id",
-        }
-        entity = pa.nulls(len(labelled), pa.string())
-        for anomaly, column in entity_column.items():
-            entity = pc.if_else(pa.array(k == _A[anomaly]), sub.column(column).combine_chunks(), entity)
+        entity = pc.choose(
+            pa.array(_ENTITY_OF_KIND[k]),
+            *(sub.column(name).combine_chunks() for name in _ENTITY_COLUMNS),
+            pa.nulls(len(labelled), pa.string()),
+        )
         detail_codes = detail_code[labelled]
         detail = pc.if_else(
             pa.array((k == _A[Anomaly.MISSING_FIELD]) & (detail_codes >= 0)),
