@@ -4,8 +4,7 @@ The simulator works on integer codes in numpy and turns them into Arrow only at
 the end; these helpers do that without a Python loop per value (string columns are
 assembled from fixed-width byte matrices, money from integer cents).
 
->>> hex_ids(np.array([1, 2], dtype=np.uint64), salt=7).to_pylist()[0] != hex_ids(
-...     np.array([1], dtype=np.uint64), salt=8).to_pylist()[0]
+>>> hex_ids(0, np.array([1, 2]), salt=7).to_pylist()[0] != hex_ids(0, np.array([1]), salt=8).to_pylist()[0]
 True
 >>> digit_matrix("C", np.array([7, 42]), width=4).tobytes()
 b'C0007C0042'
@@ -35,36 +34,42 @@ uint32: half the lookups of a per-byte table, and the 256 KiB table stays in cac
 _MASK64 = (1 << 64) - 1
 
 
-def splitmix64(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    """A bijection on uint64 that scrambles counters into random-looking ids.
+def splitmix64(z: npt.NDArray[np.uint64], scratch: npt.NDArray[np.uint64] | None = None) -> None:
+    """A bijection on uint64 that scrambles counters into random-looking ids, in place
+    (``scratch``, of ``z``'s length, saves allocating one).
 
     Distinct inputs give distinct outputs, so ids made from distinct counters never
     collide.
 
-    >>> splitmix64(np.array([0], np.uint64)).tolist() == [splitmix64_scalar(0)]
+    >>> z = np.array([0], np.uint64)
+    >>> splitmix64(z)
+    >>> z.tolist() == [splitmix64_scalar(0)]
     True
     """
-    z = values + np.uint64(0x9E3779B97F4A7C15)
-    shifted = np.empty_like(z)  # one scratch array for the three shifts: in place, no temporaries
+    shifted = np.empty_like(z) if scratch is None else scratch
+    z += np.uint64(0x9E3779B97F4A7C15)
     for shift, factor in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB), (31, None)):
         np.right_shift(z, np.uint64(shift), out=shifted)
         z ^= shifted
         if factor is not None:
             z *= np.uint64(factor)
-    return z
 
 
 def strings(chars: npt.NDArray[np.uint8], valid: npt.NDArray[np.bool_] | None = None) -> pa.Array:
     """A string array from a fixed-width byte matrix.
 
-    Without ``valid``, value i is row i. With it, the matrix holds one row per valid
-    slot (in order) and the other slots are null, taking no bytes.
+    Without ``valid``, value i is row i. With it, either the matrix has a row per slot
+    (the null slots' rows are not read) or it holds one row per valid slot (in order) and
+    the other slots are null, taking no bytes.
+
+    >>> strings(np.frombuffer(b"abcd", np.uint8).reshape(2, 2), np.array([False, True])).to_pylist()
+    [None, 'cd']
     """
     rows, width = chars.shape
     data = pa.py_buffer(np.ascontiguousarray(chars))
-    if valid is None:
+    if valid is None or rows == len(valid):
         offsets = np.arange(0, (rows + 1) * width, width, dtype=np.int32)
-        return pa.Array.from_buffers(pa.string(), rows, [None, pa.py_buffer(offsets), data])
+        return pa.Array.from_buffers(pa.string(), rows, [_validity(valid), pa.py_buffer(offsets), data])
     if rows * 8 < len(valid):
         offsets = _spread_offsets(np.arange(0, (rows + 1) * width, width, dtype=np.int32), valid)
     else:  # dense: the running count of valid slots, in width steps
@@ -109,32 +114,61 @@ def spread(values: pa.Array, valid: npt.NDArray[np.bool_]) -> pa.Array:
 
 
 def hex_ids(
-    counters: npt.NDArray[np.uint64], salt: int, valid: npt.NDArray[np.bool_] | None = None
+    high: npt.NDArray[np.integer] | int,
+    low: npt.NDArray[np.integer],
+    salt: int,
+    valid: npt.NDArray[np.bool_] | None = None,
 ) -> pa.Array:
-    """16-character hex ids, unique per (salt, counter); with ``valid``, ``counters`` holds
-    the valid slots' counters only and the other slots are null."""
-    return strings(hex_matrix(counters, salt), valid)
+    """16-character hex ids, unique per (salt, high, low) for ``high`` and ``low`` below 2**32;
+    with ``valid``, ``high`` and ``low`` hold the valid slots' only and the other slots are null."""
+    return strings(hex_matrix(high, low, salt), valid)
 
 
-def hex_matrix(counters: npt.NDArray[np.uint64], salt: int) -> npt.NDArray[np.uint8]:
-    """The ids of :func:`hex_ids` as rows of 16 bytes."""
-    with np.errstate(over="ignore"):
-        scrambled = splitmix64(counters.astype(np.uint64) ^ np.uint64(splitmix64_scalar(salt)))
-    quads = lookup(_HEX_QUADS, scrambled.view(np.uint16))
-    return quads.view(np.uint8).reshape(len(counters), 16)
+_BLOCK = 1 << 15
+"""Rows :func:`hex_matrix` hashes at a time: a block's scratch stays in the core's cache through
+the hash's ten steps, where a whole batch's would stream through memory at each step."""
 
 
-def lookup(table: npt.NDArray[Any], index: npt.NDArray[np.integer]) -> npt.NDArray[Any]:
+def hex_matrix(
+    high: npt.NDArray[np.integer] | int, low: npt.NDArray[np.integer], salt: int
+) -> npt.NDArray[np.uint8]:
+    """The ids of :func:`hex_ids` as rows of 16 bytes: the counter ``high << 32 | low``
+    scrambled by :func:`splitmix64` and written out as hex."""
+    n = len(low)
+    high = np.broadcast_to(high, (n,))
+    key = np.uint64(splitmix64_scalar(salt))
+    quads = np.empty((n, 4), np.uint32)
+    counters, scratch = np.empty(min(n, _BLOCK), np.uint64), np.empty(min(n, _BLOCK), np.uint64)
+    for start in range(0, n, _BLOCK):
+        stop = min(n, start + _BLOCK)
+        z, s = counters[: stop - start], scratch[: stop - start]
+        z[:] = high[start:stop]
+        z <<= np.uint64(32)
+        s[:] = low[start:stop]
+        z |= s
+        z ^= key
+        with np.errstate(over="ignore"):
+            splitmix64(z, s)
+        quads[start:stop] = lookup(_HEX_QUADS, z.view(np.uint16)).reshape(-1, 4)
+    return quads.view(np.uint8)
+
+
+def lookup(
+    table: npt.NDArray[Any], index: npt.NDArray[np.integer], *, writable: bool = False
+) -> npt.NDArray[Any]:
     """``np.take(table, index)`` for an ``index`` of a narrow integer type (uint16 draws,
-    int32 codes), as a read-only array.
+    int32 codes), as a read-only array unless ``writable`` (then a copy).
 
     Arrow's take reads any index width, where ``np.take`` first copies the index to int64:
-    for 16-bit indexes it is twice as fast. The indexes must be in range (no negative ones).
+    for 16-bit indexes it is twice as fast, copy included. The indexes must be in range (no
+    negative ones).
 
     >>> lookup(np.array([10, 20, 30]), np.array([2, 0], np.uint16)).tolist()
     [30, 10]
     """
-    taken: npt.NDArray[Any] = pc.take(pa.array(table), pa.array(index)).to_numpy(zero_copy_only=True)
+    taken: npt.NDArray[Any] = pc.take(pa.array(table), pa.array(index)).to_numpy(
+        zero_copy_only=not writable, writable=writable
+    )
     return taken
 
 

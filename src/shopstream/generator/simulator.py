@@ -118,6 +118,25 @@ class Anomaly(StrEnum):
 
 ANOMALIES = tuple(Anomaly)
 _A = {kind: np.int8(i) for i, kind in enumerate(ANOMALIES)}
+_ENTITY_COLUMNS = ("product_id", "order_id", "user_id")
+_ENTITY_COLUMN = {
+    Anomaly.NEGATIVE_PRICE: "product_id",
+    Anomaly.NEGATIVE_INVENTORY: "product_id",
+    Anomaly.ZERO_INVENTORY: "product_id",
+    Anomaly.UNKNOWN_PRODUCT: "product_id",
+    Anomaly.HIGH_QUANTITY: "order_id",
+    Anomaly.PRICE_SPIKE: "order_id",
+    Anomaly.FUTURE_REGISTRATION: "user_id",
+    Anomaly.UNKNOWN_CUSTOMER: "user_id",
+}
+_ENTITY_OF_KIND = np.array(
+    [
+        _ENTITY_COLUMNS.index(_ENTITY_COLUMN[kind]) if kind in _ENTITY_COLUMN else len(_ENTITY_COLUMNS)
+        for kind in ANOMALIES
+    ],
+    np.int8,
+)
+"""Per kind, the column of ``_ENTITY_COLUMNS`` its label's ``entity_id`` comes from (past the end: none)."""
 FEED_FAULTS = (
     Anomaly.DUPLICATE,
     Anomaly.MISSING_FIELD,
@@ -224,7 +243,16 @@ class Simulator:
         self._product_ids = np.concatenate([self.world.product_ids, digit_matrix("P9", np.arange(1000), 5)])
         self._customer_ids = np.concatenate([self.world.customer_ids, digit_matrix("C9", np.arange(1000), 7)])
         self._unknown_product0, self._unknown_customer0 = n_products, n_customers
+        # the category of product p at p + 1 (a row without one reads slot 0); unknown products
+        # show the category of the last real one
+        category_of = self.world.product_category
+        self._product_category = np.concatenate([[0], category_of, np.full(1000, category_of[-1])]).astype(
+            np.int32
+        )
         self._salt = splitmix64_scalar(settings.seed)
+        self._blank = np.zeros(0, np.uint8)
+        """Zeros that the batches' all-null columns (and currency's codes) view: allocated once,
+        not per batch, and only ever read."""
 
     def batches(
         self, *, events: int | None = None, days: float | None = None, start: datetime | None = None
@@ -279,7 +307,7 @@ class Simulator:
                     if events is not None and emitted + len(due) >= events:
                         due, final = due[: events - emitted], True
                     built.append(pool.submit(self._build, parts, part, due, emitted, cut_us))
-                    pending = [_Rows.gather(parts, held)]
+                    pending = [_Rows.gather(parts, held)._used_lines()]  # held rows keep only their lines
                     emitted += len(due)
                     chunk += 1
                     if len(built) > 1 or final:
@@ -353,9 +381,7 @@ class Simulator:
             bot_visit=bots,
             bot_start_us=visits.visit_start_us[bots],
             bot_events=visits.visit_events[bots],
-            session_ids=hex_matrix(
-                _counters(np.full(n_sessions, chunk), np.arange(n_sessions)), salt=self._salt + 2
-            ),
+            session_ids=hex_matrix(chunk, np.arange(n_sessions), salt=self._salt + 2),
             incidents=visits.incidents,
         )
 
@@ -386,7 +412,7 @@ class Simulator:
         bot_labels = pa.table(
             {
                 "kind": pa.array([Anomaly.BOT_SESSION.value] * len(bot), pa.string()),
-                "entity_id": hex_ids(_counters(np.full(len(bot), part.chunk), bot), salt=self._salt + 2),
+                "entity_id": hex_ids(part.chunk, bot, salt=self._salt + 2),
                 "start_ts": timestamps(part.bot_start_us[present]),
                 "detail": pa.array([f"{k} events" for k in part.bot_events[present]], pa.string()),
             }
@@ -632,9 +658,12 @@ class Simulator:
         has_city, has_page, has_query = rows["city"] >= 0, rows["page"] >= 0, rows["query"] >= 0
         has_user = rows["user"] >= 0
         chunk = rows["chunk"]
-        blank = np.zeros(16 * n + 8, np.uint8)  # the buffers of every all-null column
+        if len(self._blank) < 16 * n + 8:  # another thread may grow it too: each copy is zeros
+            self._blank = np.zeros(2 * (16 * n + 8), np.uint8)
+            self._blank.flags.writeable = False
+        blank = self._blank
         columns = {
-            "event_id": hex_ids(_counters(chunk, rows["row"]), salt=self._salt + 1),
+            "event_id": hex_ids(chunk, rows["row"], salt=self._salt + 1),
             "event_type": category(etype, EVENT_TYPE_VALUES),
             "event_ts": timestamps(rows["ts"], valid=present["event_ts"]),
             "received_ts": nulls(n, TIMESTAMP, blank),
@@ -651,19 +680,20 @@ class Simulator:
             "product_id": take_ids(self._product_ids, product, valid=has_product),
             # unknown products (a fault) show the category of a real one: the id is what is wrong
             "category": category(
-                np.take(world.product_category, product, mode="clip"), CATEGORY_NAMES, valid=has_product
+                lookup(self._product_category, product + 1), CATEGORY_NAMES, valid=has_product
             ),
             "unit_price": money(rows["unit_price"], valid=rows["price_shown"]),
             "quantity": fixed(rows["quantity"], pa.int32(), valid=is_cart),
             "order_id": hex_ids(
-                _counters(np.take(chunk, order_rows), np.take(rows["order"], order_rows)),
+                np.take(chunk, order_rows),
+                np.take(rows["order"], order_rows),
                 salt=self._salt + 3,
                 valid=has_order,
             ),
             "payment_method": category(
                 rows["payment"], [p.value for p in PAYMENTS], valid=rows["payment"] >= 0
             ),
-            "currency": category(np.zeros(n, np.int32), ["USD"], valid=has_order),
+            "currency": category(blank[: 4 * n].view(np.int32), ["USD"], valid=has_order),
             "items": pa.ListArray.from_buffers(
                 EVENTS_SCHEMA.field("items").type,
                 n,
@@ -699,16 +729,17 @@ class Simulator:
         part: _Chunk,
     ) -> pa.Array:
         """Session ids of the valid rows: copied from the chunk's table of them, but for the
-        few rows of earlier chunks (held back until now), which are hashed one by one."""
-        rows = np.flatnonzero(valid)
-        chunk, visit = np.take(chunk, rows), np.take(visit, rows)
+        few rows of earlier chunks (held back until now), which are hashed one by one.
+
+        Null rows get 16 bytes too: nearly every row has a session, and counting them to
+        leave those out would cost more than the bytes."""
         ids = (
             np.take(part.session_ids, visit, axis=0, mode="clip")
             if len(part.session_ids)
-            else np.zeros((len(rows), 16), np.uint8)  # a chunk without visits
+            else np.zeros((len(visit), 16), np.uint8)  # a chunk without visits
         )
-        earlier = np.flatnonzero(chunk != part.chunk)
-        ids[earlier] = hex_matrix(_counters(chunk[earlier], visit[earlier]), salt=self._salt + 2)
+        earlier = np.flatnonzero((chunk != part.chunk) & valid)
+        ids[earlier] = hex_matrix(chunk[earlier], visit[earlier], salt=self._salt + 2)
         return strings(ids, valid)
 
     def _emit(
@@ -722,21 +753,13 @@ class Simulator:
         cut_us: int,
     ) -> GeneratedBatch:
         labelled = np.flatnonzero(kind >= 0)
-        sub = rows.select(["event_id", "product_id", "order_id", "user_id"]).take(pa.array(labelled))
+        sub = rows.select(["event_id", *_ENTITY_COLUMNS]).take(pa.array(labelled))
         k = kind[labelled]
-        entity_column = {
-            Anomaly.NEGATIVE_PRICE: "product_id",
-            Anomaly.NEGATIVE_INVENTORY: "product_id",
-            Anomaly.ZERO_INVENTORY: "product_id",
-            Anomaly.UNKNOWN_PRODUCT: "product_id",
-            Anomaly.HIGH_QUANTITY: "order_id",
-            Anomaly.PRICE_SPIKE: "order_id",
-            Anomaly.FUTURE_REGISTRATION: "user_id",
-            Anomaly.UNKNOWN_CUSTOMER: "user_id",
-        }
-        entity = pa.nulls(len(labelled), pa.string())
-        for anomaly, column in entity_column.items():
-            entity = pc.if_else(pa.array(k == _A[anomaly]), sub.column(column).combine_chunks(), entity)
+        entity = pc.choose(
+            pa.array(_ENTITY_OF_KIND[k]),
+            *(sub.column(name).combine_chunks() for name in _ENTITY_COLUMNS),
+            pa.nulls(len(labelled), pa.string()),
+        )
         detail_codes = detail_code[labelled]
         detail = pc.if_else(
             pa.array((k == _A[Anomaly.MISSING_FIELD]) & (detail_codes >= 0)),
@@ -802,14 +825,6 @@ def _may_need(events: int | None, emitted: int, chunks: int, in_flight: int) -> 
     if events is None or chunks == 0:
         return True
     return emitted + 0.9 * in_flight * emitted / chunks < events
-
-
-def _counters(high: npt.NDArray[np.integer], low: npt.NDArray[np.integer]) -> npt.NDArray[np.uint64]:
-    """Ids' counters: the chunk in the high 32 bits, a row, visit or order within it in the low."""
-    counters: npt.NDArray[np.uint64] = high.astype(np.uint64)
-    counters <<= np.uint64(32)  # in place: one array instead of four
-    counters |= low.astype(np.uint64, copy=False)
-    return counters
 
 
 def stable_order(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -996,7 +1011,8 @@ class _Rows:
     def gather(
         parts: list[_Rows], index: npt.NDArray[np.int64], without: frozenset[str] = frozenset()
     ) -> _Rows:
-        """The rows at ``index`` of ``parts`` stacked, but the columns in ``without``.
+        """The rows at ``index`` of ``parts`` stacked, but the columns in ``without``, with
+        the lines of all parts (those of rows not taken too).
 
         Only the largest part (the visit rows) is taken from in full, without stacking it
         with the others; the few rows ``index`` picks from the other parts are copied in
@@ -1053,4 +1069,4 @@ class _Rows:
                     column[where] = piece
             columns[name] = column
         lines = {name: np.concatenate([p.lines[name] for p in parts]) for name in parts[0].lines}
-        return _Rows(columns, lines)._used_lines()
+        return _Rows(columns, lines)

@@ -170,8 +170,7 @@ def _choice(
     table = _share_table(
         tuple(float(x) for x in np.asarray(shares)), None if values is None else tuple(values.tolist())
     )
-    picked: npt.NDArray[np.int8] = np.take(table, rng.integers(0, _TABLE_SIZE, n, dtype=np.int16))
-    return picked
+    return lookup(table, rng.integers(0, _TABLE_SIZE, n, dtype=np.int16), writable=True)
 
 
 _GAP_TABLE = np.sort(
@@ -460,9 +459,10 @@ def simulate_visits(
     quantity[rm_rows] = final_qty[removed[has_remove]]
 
     # -- time: gaps within the visit ---------------------------------------------------
-    gaps = np.take(_GAP_TABLE, rng.integers(0, 1 << 16, total, dtype=np.uint16))
-    gaps[bot_rows] = rng.integers(300_000, 2_500_000, len(bot_rows))
-    elapsed = np.cumsum(gaps)
+    elapsed = np.cumsum(lookup(_GAP_TABLE, rng.integers(0, 1 << 16, total, dtype=np.uint16)))
+    # bots keep a pace of their own: only differences within a visit count, so the running
+    # sum over their rows (whole visits, in order) may start afresh
+    elapsed[bot_rows] = np.cumsum(rng.integers(300_000, 2_500_000, len(bot_rows)))
     # a visit's first event is at its start: take off what the gaps summed to before it
     first_row = np.minimum(base, total - 1)
     ts_us = np.take(v_start - np.take(elapsed, first_row), visit)
@@ -471,13 +471,13 @@ def simulate_visits(
     # -- prices as shown: catalogue price less the day's promotion ---------------------
     priced = np.flatnonzero(product >= 0)
     priced_product = np.take(product, priced)
-    catalogue_price = np.take(world.product_price_cents, priced_product)
+    catalogue_price = lookup(world.product_price_cents, priced_product)
     unit_price = np.zeros(total, dtype=np.int64)
     unit_price[priced] = catalogue_price
     if (promo_category >= 0).any():  # a promotion runs: its category's products are cheaper
         row_minute = np.clip((np.take(ts_us, priced) // MICROS_PER_MINUTE) - first_minute, 0, minutes - 1)
         row_promo = np.take(promo_category, row_minute)
-        on_promo = np.flatnonzero(np.take(world.product_category, priced_product) == row_promo)
+        on_promo = np.flatnonzero(lookup(world.product_category, priced_product) == row_promo)
         discount = np.take(promo_discount, np.take(row_minute, on_promo))
         unit_price[priced[on_promo]] = np.round(catalogue_price[on_promo] * (1 - discount)).astype(np.int64)
     price_shown = np.zeros(total, dtype=bool)
@@ -515,7 +515,7 @@ def simulate_visits(
     order_rows = np.concatenate([ck_rows, fl_rows, pu_rows])
     order[order_rows] = order_of_visit[visit[order_rows]]
     order_total_cents = np.zeros(total, dtype=np.int64)
-    order_total_cents[order_rows] = np.take(order_total, np.take(order, order_rows))
+    order_total_cents[order_rows] = lookup(order_total, np.take(order, order_rows))
     payment = np.full(total, -1, dtype=np.int8)
     paying = np.concatenate([fl_rows, pu_rows])
     method = _choice(rng, tuple(PAYMENT_SHARE.values()), n)
