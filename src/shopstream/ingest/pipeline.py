@@ -56,7 +56,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import duckdb
 import numpy as np
@@ -80,6 +80,7 @@ from shopstream.ingest.sources import Entities, RawBatch
 from shopstream.settings import IngestSettings
 
 Progress = Callable[[int], None]
+_T = TypeVar("_T")
 CONTRACT = tuple(c.name for c in EVENT_COLUMNS)
 NESTED = frozenset(c.name for c in EVENT_COLUMNS if c.name == "items")
 _SCALAR_TEXT = " ".join(
@@ -187,7 +188,7 @@ class Checked:
     records: pa.Table
 
 
-def _ahead(items: Iterator[Checked]) -> Generator[Checked, None, None]:
+def _ahead(items: Iterator[_T]) -> Generator[_T, None, None]:
     """``items``, each next one produced on a worker thread while the caller uses this one."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(next, items, None)
@@ -267,8 +268,9 @@ class Ingestor:
     def run(self, source: Source, name: str, progress: Progress | None = None) -> IngestReport:
         """Ingest everything ``source`` has; ``name`` labels it in the ledger and quarantine.
 
-        The next batch is read and checked on a second thread (with a cursor of its own)
-        while this one commits: checking needs nothing the commit writes.
+        A batch moves through three threads: the one after next is read on one, the next
+        is checked on another (with a cursor of its own; checking needs nothing a commit
+        writes) while this one commits.
         """
         report = IngestReport()
         for entities in source.entities():
@@ -281,7 +283,8 @@ class Ingestor:
         # closing the look-ahead first waits for its thread, which uses the cursor
         with (
             closing(cursor),
-            closing(_ahead(self._checked_batches(source.batches(), cursor, report))) as ahead,
+            closing(_ahead(iter(source.batches()))) as read,
+            closing(_ahead(self._checked_batches(read, cursor, report))) as ahead,
         ):
             for checked in ahead:
                 ledger = self.commit(checked, name)
@@ -357,7 +360,6 @@ class Ingestor:
         kind = batch.kind
         if self.mapping is not None:
             records, kind = self.mapping.apply(connection, records, kind), "columns"
-        connection.register("_records_in", records)
         received = f"TIMESTAMPTZ '{now.isoformat()}'"
         if kind == "json":
             relation = f"({json_records_sql('_records_in', CONTRACT, NESTED)})"
@@ -367,6 +369,7 @@ class Ingestor:
         skew = timedelta(seconds=self.settings.clock_skew_seconds)
         checks = first_problem_sql(f"({conform_sql(relation, types, received)})", received, skew)
         query = f"SELECT * EXCLUDE ({RAW}) FROM ({checks})"  # text stays in records: copying it costs
+        connection.register("_records_in", records)
         try:
             checked = connection.sql(query).to_arrow_table()
         finally:
