@@ -111,16 +111,15 @@ def json_records_sql(relation: str, fields: tuple[str, ...], nested: frozenset[s
     )
 
 
-def _cast(source: str, given: pa.DataType, column: Column) -> tuple[str, str | None]:
-    """(value expression, is-wrong expression) for one contract column; no is-wrong
-    expression where the cast cannot fail (to text, or from the contract's own type)."""
+def _cast(source: str, given: pa.DataType, column: Column) -> tuple[str, bool]:
+    """The value expression of one contract column, and whether the cast can fail (not
+    to text, nor from the contract's own type)."""
     target = sql_type(column.type)
     if given == column.type or target == "VARCHAR":
-        return f"{source}::{target}", None
+        return f"{source}::{target}", False
     if pa.types.is_list(column.type) and (pa.types.is_string(given) or pa.types.is_large_string(given)):
         source = f"CASE WHEN json_valid({source}) THEN json_transform({source}, '{_ITEM_TEXT}') END"
-    value = f"TRY_CAST({source} AS {target})"
-    return value, f"({source} IS NOT NULL AND {value} IS NULL)"
+    return f"TRY_CAST({source} AS {target})", True
 
 
 def conform_sql(relation: str, types: Mapping[str, pa.DataType], received_ts: str) -> str:
@@ -128,25 +127,32 @@ def conform_sql(relation: str, types: Mapping[str, pa.DataType], received_ts: st
 
     Columns the contract does not know are ignored; contract columns the records
     lack are null. ``received_ts`` is an SQL expression for the ingestion time, which
-    replaces whatever the record claimed.
+    replaces whatever the record claimed. Each column is cast once, in an inner
+    select that keeps the given value of the columns whose cast can fail; the outer
+    select names the first of them whose value did not cast.
     """
-    values, wrong = [], []
+    inner, outer, wrong = [], [], []
     for column in EVENT_COLUMNS:
+        name = quote(column.name)
         if column.name == "received_ts":
-            values.append(f"{received_ts} AS received_ts")
-            continue
-        if column.name not in types:
-            values.append(f"NULL::{sql_type(column.type)} AS {quote(column.name)}")
-            continue
-        value, is_wrong = _cast(quote(column.name), types[column.name], column)
-        values.append(f"{value} AS {quote(column.name)}")
-        if is_wrong is not None:
-            wrong.append(f"WHEN {is_wrong} THEN '{column.name}'")
+            outer.append(f"{received_ts} AS received_ts")
+        elif column.name not in types:
+            outer.append(f"NULL::{sql_type(column.type)} AS {name}")
+        else:
+            value, may_fail = _cast(name, types[column.name], column)
+            outer.append(name)
+            if not may_fail:
+                inner.append(f"{value} AS {name}")
+            else:
+                given = quote(f"_given_{column.name}")
+                inner.append(f"{name} AS {given}, {value} AS {name}")
+                wrong.append(f"WHEN {given} IS NOT NULL AND {name} IS NULL THEN '{column.name}'")
     type_field = f"CASE {' '.join(wrong)} END" if wrong else "NULL::VARCHAR"
     passed = ", ".join(f"{name if name in types else default} AS {name}" for name, default in MARKS.items())
+    cast = f"SELECT {POSITION}, {RAW}, {RECORDS}, {passed}, {', '.join(inner)} FROM {relation}"
     return (
-        f"SELECT {POSITION}, {RAW}, {RECORDS}, {passed}, "
-        f"{type_field} AS {TYPE_FIELD}, {', '.join(values)} FROM {relation}"
+        f"SELECT {POSITION}, {RAW}, {RECORDS}, {', '.join(MARKS)}, {type_field} AS {TYPE_FIELD}, "
+        f"{', '.join(outer)} FROM ({cast})"
     )
 
 

@@ -125,6 +125,19 @@ def test_json_lines_that_are_not_objects_are_malformed() -> None:
     assert report.by_reason == {"malformed_record": 6}  # type: ignore[attr-defined]
 
 
+def test_a_value_that_does_not_cast_is_a_wrong_type_even_where_it_is_optional() -> None:
+    lines = [
+        EVENT | {"event_id": "a", "items": None, "price": None},  # explicit nulls are absent values
+        EVENT | {"event_id": "b", "items": "abc"},
+        EVENT | {"event_id": "c", "items": 5},
+        EVENT | {"event_id": "d", "age": "old"},
+    ]
+    connection, report = _run(PayloadSource(["\n".join(json.dumps(line) for line in lines).encode()]))
+    assert report.accepted == 1  # type: ignore[attr-defined]
+    refused = connection.sql("SELECT event_id, reason, field FROM quarantine ORDER BY 1").fetchall()  # type: ignore[attr-defined]
+    assert refused == [("b", "wrong_type", "items"), ("c", "wrong_type", "items"), ("d", "wrong_type", "age")]
+
+
 TEXT = st.one_of(
     st.binary(max_size=400),
     st.lists(
