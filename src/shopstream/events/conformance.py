@@ -106,7 +106,9 @@ def _rules() -> tuple[Rule, ...]:
         Rule(
             "order_total",
             Violation.INCONSISTENT_TOTAL,
-            "abs(order_total - list_sum(list_transform(items, lambda x: x.quantity * x.unit_price))) > 0.005",
+            # DECIMAL(38, 2) lines: a big quantity times a big price must not overflow the check
+            "abs(order_total - list_sum(list_transform(items,"
+            " lambda x: x.quantity::DECIMAL(38, 0) * x.unit_price))) > 0.005",
         ),
     ]
     return tuple(rules)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
@@ -30,6 +29,9 @@ from shopstream.events.contract import EVENT_COLUMNS, LINE_ITEM, TIMESTAMP, Colu
 POSITION, RAW, RECORDS, TYPE_FIELD = "_position", "_raw", "_records", "_type_field"
 BOOKKEEPING = (POSITION, RAW, RECORDS)
 """Columns every records and events table carries besides the contract's."""
+SOURCE_ROW = "_source_row"
+"""A record's row in the table a decoding query read, passed through when present: the
+query's output order is not its input's (DuckDB runs parts of it as parallel joins)."""
 
 MARKS = {
     "_malformed": "false",
@@ -96,7 +98,7 @@ def json_records_sql(relation: str, fields: tuple[str, ...], nested: frozenset[s
 
     Every field comes out as text (``nested`` ones as JSON text) so :func:`conform`
     can tell a wrong type from a missing value; a line that is not a JSON object
-    has ``_malformed`` true.
+    has ``_malformed`` true. The relation's own columns (bookkeeping) are kept.
     """
     structure = json.dumps({f: ("JSON" if f in nested else "VARCHAR") for f in fields})
     # valid JSON that starts with a brace is an object: a pattern is cheaper than json_type
@@ -106,7 +108,7 @@ def json_records_sql(relation: str, fields: tuple[str, ...], nested: frozenset[s
     )
     columns = ", ".join(f"_r.{quote(f)} AS {quote(f)}" for f in fields)
     return (
-        f"SELECT {POSITION}, {RAW}, {RECORDS}, _r IS NULL AS _malformed, {columns} "
+        f"SELECT * EXCLUDE (_r), _r IS NULL AS _malformed, {columns} "
         f"FROM (SELECT *, {parsed} AS _r FROM {relation})"
     )
 
@@ -149,18 +151,8 @@ def conform_sql(relation: str, types: Mapping[str, pa.DataType], received_ts: st
                 wrong.append(f"WHEN {given} IS NOT NULL AND {name} IS NULL THEN '{column.name}'")
     type_field = f"CASE {' '.join(wrong)} END" if wrong else "NULL::VARCHAR"
     passed = ", ".join(f"{name if name in types else default} AS {name}" for name, default in MARKS.items())
-    cast = f"SELECT {POSITION}, {RAW}, {RECORDS}, {passed}, {', '.join(inner)} FROM {relation}"
+    kept = ", ".join((POSITION, RAW, RECORDS, *([SOURCE_ROW] if SOURCE_ROW in types else [])))
+    cast = f"SELECT {kept}, {passed}, {', '.join(inner)} FROM {relation}"
     return (
-        f"SELECT {POSITION}, {RAW}, {RECORDS}, {', '.join(MARKS)}, {type_field} AS {TYPE_FIELD}, "
-        f"{', '.join(outer)} FROM ({cast})"
+        f"SELECT {kept}, {', '.join(MARKS)}, {type_field} AS {TYPE_FIELD}, {', '.join(outer)} FROM ({cast})"
     )
-
-
-def conform(connection: duckdb.DuckDBPyConnection, records: pa.Table, received_ts: str) -> pa.Table:
-    """``records`` cast to the contract (see :func:`conform_sql`), as an Arrow table."""
-    connection.register("_records_in", records)
-    try:
-        types = {f.name: f.type for f in records.schema}
-        return connection.sql(conform_sql("_records_in", types, received_ts)).to_arrow_table()
-    finally:
-        connection.unregister("_records_in")

@@ -140,7 +140,7 @@ class Mapping:
             NULL::VARCHAR AS _mapped_field, false AS _duplicate, event_id, {firsts},
             list({{'product_id': _item_product_id, 'quantity': _item_units,
                   'unit_price': _item_price}} ORDER BY {POSITION}) AS items,
-            sum(_item_units * _item_price) AS order_total
+            sum(_item_units::DECIMAL(38, 0) * _item_price) AS order_total  -- wide: no overflow
         FROM judged WHERE NOT _malformed AND NOT _repeat AND _line_reason IS NULL
         GROUP BY event_id
         UNION ALL BY NAME

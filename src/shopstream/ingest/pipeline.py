@@ -69,6 +69,7 @@ from shopstream.ingest.decode import (
     POSITION,
     RAW,
     RECORDS,
+    SOURCE_ROW,
     conform_sql,
     json_records_sql,
     quote,
@@ -179,8 +180,8 @@ class IngestReport:
 class Checked:
     """A batch decoded and checked at ``now``: ``table`` has a row per record with its
     contract columns, bookkeeping, ``_row`` and first problem (``_reason``, ``_field``);
-    ``records`` (the batch's records, mapped if a mapping applies) holds, row for row,
-    their text as received (``_raw``), which only refused records need."""
+    ``records`` (the batch's records, mapped if a mapping applies) holds their text as
+    received (``_raw``) at each row's ``_source_row``; only refused records need it."""
 
     batch: RawBatch
     now: datetime
@@ -228,8 +229,10 @@ _DECIDING = [
 """The columns of a checked batch that its outcome (``batch_outcome.sql``) reads."""
 
 
-def _in_row_order(decided: pa.Table) -> pa.Table:
+def _in_row_order(decided: pa.Table, rows: int) -> pa.Table:
     """``decided`` (a row per record, any order) in ``_row`` order: a scatter, not a sort."""
+    if decided.num_rows != rows:
+        raise LedgerError(f"the batch outcome has {decided.num_rows} rows for {rows} records; this is a bug")
     order = np.empty(decided.num_rows, dtype=np.int64)
     order[decided.column("_row").to_numpy()] = np.arange(decided.num_rows)
     return decided.take(order)
@@ -279,7 +282,7 @@ class Ingestor:
             )
         if report.entities:
             report.add(self.retry_held())
-        cursor = self.connection.cursor()
+        cursor = store.cursor(self.connection)
         # closing the look-ahead first waits for its thread, which uses the cursor
         with (
             closing(cursor),
@@ -360,10 +363,14 @@ class Ingestor:
         kind = batch.kind
         if self.mapping is not None:
             records, kind = self.mapping.apply(connection, records, kind), "columns"
+        records = records.append_column(SOURCE_ROW, pa.array(np.arange(records.num_rows, dtype=np.int64)))
         received = f"TIMESTAMPTZ '{now.isoformat()}'"
         if kind == "json":
             relation = f"({json_records_sql('_records_in', CONTRACT, NESTED)})"
-            types = {name: pa.string() for name in CONTRACT} | {"_malformed": pa.bool_()}
+            types = {name: pa.string() for name in CONTRACT} | {
+                "_malformed": pa.bool_(),
+                SOURCE_ROW: pa.int64(),
+            }
         else:
             relation, types = "_records_in", {f.name: f.type for f in records.schema}
         skew = timedelta(seconds=self.settings.clock_skew_seconds)
@@ -415,7 +422,7 @@ class Ingestor:
                 if self.mapping is not None and self.mapping.derive_dimensions:
                     self._derive_dimensions()
                 con.register("_old_seen", self._old_seen(table))
-                decided = _in_row_order(con.sql(store.sql("batch_outcome")).to_arrow_table())
+                decided = _in_row_order(con.sql(store.sql("batch_outcome")).to_arrow_table(), table.num_rows)
                 outcome = decided.column("_outcome")
                 is_accepted = pc.equal(outcome, "accepted")
                 accepted = table.select(list(CONTRACT)).filter(is_accepted)
@@ -441,10 +448,11 @@ class Ingestor:
         refused = checked.table.take(rows).drop_columns(["_reason", "_field"])
         for name in ("_reason", "_field", "_ref_value"):
             refused = refused.append_column(name, decided.column(name).take(rows))
-        raw = checked.records.column(RAW).take(rows).cast(pa.large_string())
+        sources = refused.column(SOURCE_ROW)
+        raw = checked.records.column(RAW).take(sources).cast(pa.large_string())
         missing = pc.indices_nonzero(pc.is_null(raw))
         if len(missing) and self.mapping is None:
-            raw = self._rebuilt(checked.records.take(pc.take(rows, missing)), raw, missing)
+            raw = self._rebuilt(checked.records.take(pc.take(sources, missing)), raw, missing)
         # only what the fingerprint needs goes to DuckDB: a wide table costs per column
         text = pc.utf8_rtrim(raw, characters="\r\n")
         order = pa.array(np.arange(refused.num_rows, dtype=np.int64))

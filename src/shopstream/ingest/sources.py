@@ -272,6 +272,7 @@ def text_blocks(path: Path, block_bytes: int) -> Iterator[tuple[memoryview, bool
     with _open(path) as handle:
         data, end = _fill(handle, b"", block_bytes)
         while True:
+            # every view starts at its buffer's start, so the buffer's rfind serves the view
             cut = data.obj.rfind(b"\n", 0, len(data)) + 1  # type: ignore[attr-defined]
             if end:
                 yield data, True

@@ -58,16 +58,29 @@ def connect(path: Path | str) -> duckdb.DuckDBPyConnection:
         raise IngestError(f"cannot open the database {path}: {error}") from None
     from shopstream.ingest import landing
 
-    connection.execute("SET TimeZone = 'UTC'")
-    # DuckDB draws a progress bar on stdout for a statement over 2 s (a loaded machine), which
-    # would land inside a command's --json output: the core never prints
-    connection.execute("SET enable_progress_bar = false")
+    _session(connection)
     for kind, columns in ENTITY_COLUMNS.items():
         connection.execute(create_table(kind, columns))
     for table in TABLES:
         connection.execute(sql(table))
     landing.attach(connection, str(path))
     return connection
+
+
+def _session(connection: duckdb.DuckDBPyConnection) -> None:
+    """The settings every connection to a store runs with (each cursor is a connection)."""
+    connection.execute("SET TimeZone = 'UTC'")  # text times without an offset are UTC
+    # DuckDB draws a progress bar on stdout for a statement over 2 s (a loaded machine), which
+    # would land inside a command's --json output: the core never prints
+    connection.execute("SET enable_progress_bar = false")
+
+
+def cursor(connection: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A cursor of ``connection`` (for another thread) with the store's session settings:
+    DuckDB does not carry them over."""
+    made = connection.cursor()
+    _session(made)
+    return made
 
 
 @contextmanager

@@ -77,6 +77,16 @@ def test_conformance_names_the_broken_rule() -> None:
     assert set(REQUIRED_BY_TYPE[EventType.PRODUCT_UPDATED]) >= {"product_id", "price", "inventory"}
 
 
+def test_a_huge_line_is_judged_not_overflowed() -> None:
+    row = {
+        **PURCHASE,
+        "event_ts": datetime(2026, 1, 1, tzinfo=UTC),
+        "items": [{"product_id": "P1", "quantity": 100_000, "unit_price": Decimal("1000000000000.00")}],
+    }
+    found = violations(_row(**{**row, "order_total": Decimal("1.00")})).to_pylist()
+    assert [(v["column"], v["violation"]) for v in found] == [("order_total", "inconsistent_total")]
+
+
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 2**32 - 1),

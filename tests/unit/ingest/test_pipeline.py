@@ -205,3 +205,27 @@ def test_parquet_pieces_round_trip(tmp_path: Path, feeds: dict[str, Path], setti
     pq.write_table(table, tmp_path / "slice.parquet")
     _, report = _ingest([tmp_path / "slice.parquet"], settings)
     assert report.received == 1_000 == report.accepted + report.quarantined + report.duplicates
+
+
+def test_refused_records_keep_their_own_text_when_duckdb_reorders_rows(tmp_path: Path) -> None:
+    """DuckDB may return the decoding query's rows out of order (it runs parts of it as
+    parallel joins: here 16 threads over one 400k-line batch); each quarantined record must
+    still hold its own text, or replay would re-ingest another event."""
+    path = tmp_path / "events.jsonl"
+    line = (
+        '{{"event_id": "e{i}", "event_type": "{kind}", "event_ts": "2026-03-02T10:00:00Z",'
+        ' "schema_version": 2, "session_id": "s", "channel": "web", "country": "DE", "page": "/"}}\n'
+    )
+    path.write_text(
+        "".join(line.format(i=i, kind="bogus" if i % 100 == 0 else "page_view") for i in range(400_000))
+    )
+    connection = connect(":memory:")
+    connection.execute("SET threads = 16")
+    source = FileSource.of([path], block_bytes=256 * 1024 * 1024)  # one batch
+    report = Ingestor(connection, IngestSettings(), clock=lambda: CLOCK).run(source, "file")
+    assert report.batches == 1
+    own_text = "json_extract_string(raw, '$.event_id') = event_id"
+    refused = connection.sql(
+        f"SELECT count(*), count(*) FILTER (WHERE {own_text}) FROM quarantine"
+    ).fetchall()
+    assert refused == [(4_000, 4_000)]
