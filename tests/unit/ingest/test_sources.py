@@ -138,6 +138,15 @@ def test_a_value_that_does_not_cast_is_a_wrong_type_even_where_it_is_optional() 
     assert refused == [("b", "wrong_type", "items"), ("c", "wrong_type", "items"), ("d", "wrong_type", "age")]
 
 
+def test_times_without_an_offset_are_utc_whatever_the_machine_zone() -> None:
+    connection = connect(":memory:")
+    connection.execute("SET GLOBAL TimeZone = 'America/New_York'")  # a machine in New York
+    line = json.dumps(EVENT | {"event_ts": "2026-03-01 10:00:00"}).encode()
+    Ingestor(connection, IngestSettings(), clock=lambda: CLOCK).run(PayloadSource([line]), "test")
+    stored = connection.sql("SELECT strftime(event_ts AT TIME ZONE 'UTC', '%H:%M') FROM events").fetchall()
+    assert stored == [("10:00",)]
+
+
 TEXT = st.one_of(
     st.binary(max_size=400),
     st.lists(
