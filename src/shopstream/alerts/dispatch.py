@@ -29,6 +29,7 @@ from shopstream.alerts.errors import AlertError, DeliveryError
 from shopstream.alerts.lifecycle import sql
 from shopstream.alerts.notification import Notification
 from shopstream.alerts.sinks import Sink
+from shopstream.ingest import store
 
 LOGGER = logging.getLogger("shopstream.alerts.dispatch")
 
@@ -159,7 +160,7 @@ class Dispatcher:
         """Start the thread (with its own cursor); it delivers what is pending at once."""
         if self._thread is not None:
             raise AlertError("this dispatcher has been started already; make a new one")
-        cursor = self.connection.cursor()
+        cursor = store.cursor(self.connection)  # with the store's session settings
         self._running = True
         self._thread = threading.Thread(
             target=self._run, args=(cursor,), name="shopstream-alerts", daemon=True
