@@ -57,13 +57,13 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _in(values: Iterable[str]) -> str:
-    """A SQL list of string literals.
+def literals(values: Iterable[str]) -> str:
+    """SQL string literals, comma-separated: the one quoting of text put into SQL.
 
-    >>> print(_in(["a", "b'c"]))
-    ('a', 'b''c')
+    >>> print(literals(["a", "b'c"]))
+    'a', 'b''c'
     """
-    return "(" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
 
 TYPES = tuple(sorted(t.value for t in EventType))
@@ -72,7 +72,7 @@ TYPES = tuple(sorted(t.value for t in EventType))
 def with_type(relation: str) -> str:
     """``relation`` with ``_type``, the place of its event type in :data:`TYPES` (null if it
     has none or an unknown one), which the rules' conditions test instead of the text."""
-    return f"(SELECT *, list_position([{_in(TYPES)[1:-1]}], event_type) AS _type FROM {relation})"
+    return f"(SELECT *, list_position([{literals(TYPES)}], event_type) AS _type FROM {relation})"
 
 
 def _of_types(types: Iterable[EventType]) -> str:
@@ -90,7 +90,9 @@ def _rules() -> tuple[Rule, ...]:
             required = _of_types(column.required_by)
             rules.append(Rule(column.name, Violation.MISSING_FIELD, f"{name} IS NULL AND {required}"))
         if column.enum is not None and column.name != "event_type":
-            rules.append(Rule(column.name, Violation.INVALID_VALUE, f"{name} NOT IN {_in(column.enum)}"))
+            rules.append(
+                Rule(column.name, Violation.INVALID_VALUE, f"{name} NOT IN ({literals(column.enum)})")
+            )
         if column.minimum is not None:
             below = "<=" if column.exclusive_minimum else "<"
             rules.append(Rule(column.name, Violation.OUT_OF_RANGE, f"{name} {below} {column.minimum}"))

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from shopstream.events.conformance import literals
 from shopstream.events.contract import EVENT_COLUMNS, EVENTS_SCHEMA, TIMESTAMP, USED_BY_TYPE
 from shopstream.generator.errors import GeneratorError
 from shopstream.generator.simulator import LABELS_SCHEMA, GeneratedBatch, Simulator
@@ -153,7 +154,7 @@ def write_table(table: pa.Table, path: Path, fmt: Format) -> None:
     )
     option = "(FORMAT json)" if fmt == "jsonl" else "(FORMAT csv, HEADER true)"
     # COPY cannot bind its target as a parameter: quote the path as a SQL string literal
-    target = "'" + path.as_posix().replace("'", "''") + "'"
+    target = literals([path.as_posix()])
     connection.execute(f"COPY (SELECT {casts} FROM t) TO {target} {option}")
     connection.close()
 

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 import numpy as np
 import pyarrow as pa
 
+from shopstream.events.conformance import literals as literals  # re-exported: the one quoting of text
 from shopstream.events.conformance import quote as quote  # re-exported: the one quoting of identifiers
 from shopstream.events.contract import EVENT_COLUMNS, LINE_ITEM, TIMESTAMP, Column
 

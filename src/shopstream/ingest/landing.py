@@ -36,7 +36,7 @@ import pyarrow.parquet as pq
 
 from shopstream.events.contract import EVENT_COLUMNS
 from shopstream.ingest import store
-from shopstream.ingest.decode import quote, sql_type
+from shopstream.ingest.decode import literals, quote, sql_type
 
 SUFFIX = ".events"
 """The landing directory of ``shop.duckdb`` is ``shop.duckdb.events``."""
@@ -154,7 +154,7 @@ def _listed(connection: duckdb.DuckDBPyConnection) -> list[str]:
 
 def _paths(directory: Path, files: list[str]) -> str:
     """A SQL list literal of the files' paths."""
-    return "[" + ", ".join("'" + str(directory / f).replace("'", "''") + "'" for f in files) + "]"
+    return f"[{literals(str(directory / f) for f in files)}]"
 
 
 def _define_view(connection: duckdb.DuckDBPyConnection, directory: Path) -> None:

@@ -72,6 +72,7 @@ from shopstream.ingest.decode import (
     SOURCE_ROW,
     conform_sql,
     json_records_sql,
+    literals,
     quote,
 )
 from shopstream.ingest.errors import LedgerError
@@ -631,9 +632,7 @@ class Ingestor:
 
         return replay_where(
             self,
-            "reason IN ({}) AND value IN (SELECT id FROM dimension_keys)".format(
-                ", ".join(f"'{r.value}'" for r in HELD)
-            ),
+            f"reason IN ({literals(r.value for r in HELD)}) AND value IN (SELECT id FROM dimension_keys)",
         )
 
 

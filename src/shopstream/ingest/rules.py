@@ -23,7 +23,7 @@ from enum import StrEnum
 
 from shopstream.events.conformance import RULES, Rule, Violation, with_type
 from shopstream.events.contract import EVENT_COLUMNS, TIMESTAMP
-from shopstream.ingest.decode import TYPE_FIELD
+from shopstream.ingest.decode import TYPE_FIELD, literals
 
 
 class Reason(StrEnum):
@@ -111,7 +111,7 @@ def first_problem_sql(relation: str, now: str, skew: timedelta) -> str:
     the ingestion clock; times later than it by more than ``skew`` cannot be true.
     Among problems of the same reason, the first column by name is named.
     """
-    times = ", ".join(f"'{c.name}'" for c in EVENT_COLUMNS if c.type == TIMESTAMP)
+    times = literals(c.name for c in EVENT_COLUMNS if c.type == TIMESTAMP)
     skew_us = int(skew / timedelta(microseconds=1))
     checks = [  # (reason, field as SQL, condition)
         (Reason.MALFORMED_RECORD, "NULL", "_malformed"),
@@ -127,7 +127,7 @@ def first_problem_sql(relation: str, now: str, skew: timedelta) -> str:
     ]
     checks.sort(key=lambda check: (RANK[check[0]], check[1]))
     rule = "CASE " + " ".join(f"WHEN {c} THEN {i}" for i, (_, _, c) in enumerate(checks, 1)) + " END"
-    reasons = "[" + ", ".join(f"'{r.value}'" for r, _, _ in checks) + "]"
+    reasons = f"[{literals(r.value for r, _, _ in checks)}]"
     fields = "([" + ", ".join("NULL" if f == TYPE_FIELD else f for _, f, _ in checks) + "]::VARCHAR[])"
     typed = ", ".join(str(i) for i, (_, f, _) in enumerate(checks, 1) if f == TYPE_FIELD)
     return (
