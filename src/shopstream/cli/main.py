@@ -162,13 +162,7 @@ def ingest(
     from shopstream.ingest.pipeline import ingest_files
 
     with render.progress_bar("ingesting") as progress:
-        done = 0
-
-        def advance(received: int) -> None:
-            nonlocal done
-            done += received
-            progress(done, None)
-
+        advance = render.counting(progress)
         report = ingest_files(paths, settings=settings, mapping=mapping, db=db, progress=advance)
     if as_json:
         typer.echo(json.dumps(report.to_dict()))
@@ -212,13 +206,7 @@ def stream_command(
         raise ShopstreamError("--simulate needs --days D, --events N or a live --rate R")
     settings = load_settings(config)
     with render.progress_bar("streaming") as progress:
-        done = 0
-
-        def advance(received: int) -> None:
-            nonlocal done
-            done += received
-            progress(done, None)
-
+        advance = render.counting(progress)
         if follow:
             if simulate:
                 raise ShopstreamError("--follow watches files; the live simulator is --simulate --rate R")

@@ -77,6 +77,19 @@ def progress_bar(description: str) -> Iterator[ProgressCallback]:
         yield advance
 
 
+def counting(progress: ProgressCallback) -> Callable[[int], None]:
+    """A callback that adds each count it gets (records of a batch) to a running total and
+    shows the total on ``progress``, whose end is unknown."""
+    done = 0
+
+    def advance(received: int) -> None:
+        nonlocal done
+        done += received
+        progress(done, None)
+
+    return advance
+
+
 def _type_name(data_type: pa.DataType) -> str:
     if pa.types.is_dictionary(data_type):
         return f"{data_type.value_type} (dictionary)"
