@@ -145,24 +145,23 @@ class IngestReport:
     resumed_units: list[str] = field(default_factory=list)
 
     def add(self, ledger: BatchLedger) -> None:
-        self.batches += 1
-        self.received += ledger.received
-        self.accepted += ledger.accepted
-        self.quarantined += ledger.quarantined
-        self.duplicates += ledger.duplicates
-        self.by_reason.update(ledger.by_reason)
+        """Count one more batch."""
+        self._tally(1, ledger)
 
     def extend(self, other: IngestReport) -> None:
         """Add another run's report to this one (a follow loop's polls)."""
-        self.batches += other.batches
-        self.received += other.received
-        self.accepted += other.accepted
-        self.quarantined += other.quarantined
-        self.duplicates += other.duplicates
-        self.by_reason.update(other.by_reason)
+        self._tally(other.batches, other)
         for kind, rows in other.entities.items():
             self.entities[kind] = self.entities.get(kind, 0) + rows
         self.resumed_units.extend(other.resumed_units)
+
+    def _tally(self, batches: int, counts: BatchLedger | IngestReport) -> None:
+        self.batches += batches
+        self.received += counts.received
+        self.accepted += counts.accepted
+        self.quarantined += counts.quarantined
+        self.duplicates += counts.duplicates
+        self.by_reason.update(counts.by_reason)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -15,7 +15,7 @@ from factories import CLOCK, user_tables
 from shopstream.generator.files import FORMATS, generate_files
 from shopstream.ingest import FileSource, Ingestor, PayloadSource, SimulatorSource, connect
 from shopstream.ingest.errors import LedgerError
-from shopstream.ingest.pipeline import BatchLedger
+from shopstream.ingest.pipeline import BatchLedger, IngestReport
 from shopstream.ingest.quarantine import Filter, replay
 from shopstream.settings import GeneratorSettings, IngestSettings
 
@@ -173,6 +173,40 @@ def test_the_in_process_simulator_is_a_source(settings: IngestSettings) -> None:
 def test_an_unbalanced_ledger_stops_ingestion() -> None:
     with pytest.raises(LedgerError, match="does not balance"):
         BatchLedger("file", "f.jsonl", 0, 3, received=3, accepted=1, quarantined=1).check()
+
+
+def test_reports_sum_batches_and_whole_runs() -> None:
+    run = IngestReport()
+    run.add(
+        BatchLedger(
+            "file",
+            "a",
+            0,
+            4,
+            received=4,
+            accepted=2,
+            quarantined=1,
+            duplicates=1,
+            by_reason={"missing_field": 1},
+        )
+    )
+    run.add(
+        BatchLedger("file", "a", 4, 6, received=2, accepted=1, quarantined=1, by_reason={"wrong_type": 1})
+    )
+    run.entities, run.resumed_units = {"products": 3}, ["a"]
+    total = IngestReport(entities={"products": 1})
+    total.extend(run)
+    total.extend(run)
+    assert total.to_dict() == {
+        "batches": 4,
+        "received": 12,
+        "accepted": 6,
+        "quarantined": 4,
+        "duplicates": 2,
+        "by_reason": {"missing_field": 2, "wrong_type": 2},
+        "entities": {"products": 7},
+        "resumed_units": ["a", "a"],
+    }
 
 
 def test_the_ledger_table_refuses_an_unbalanced_row() -> None:
