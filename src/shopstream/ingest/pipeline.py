@@ -238,6 +238,38 @@ def _in_row_order(decided: pa.Table, rows: int) -> pa.Table:
     return decided.take(order)
 
 
+def _kept_as_given(types: dict[str, pa.DataType]) -> list[str]:
+    """The contract columns a typed batch (``types``) already holds as decoding makes them:
+    the contract's own type, neither a category (decoded as plain text) nor the line
+    items, and not ``received_ts`` (ingestion sets it). Decoding needs not return them."""
+    return [
+        c.name
+        for c in EVENT_COLUMNS
+        if types.get(c.name) == c.type
+        and c.name != "received_ts"
+        and not pa.types.is_dictionary(c.type)
+        and not pa.types.is_list(c.type)
+    ]
+
+
+def _with_given(decoded: pa.Table, records: pa.Table, kept: list[str]) -> pa.Table:
+    """``decoded`` with the ``kept`` columns of ``records`` added in its row order (each
+    row's ``_source_row``; usually the records' own order, which needs no copy).
+
+    >>> records = pa.table({"page": ["/a", "/b", "/c"]})
+    >>> decoded = pa.table({SOURCE_ROW: pa.array([2, 0, 1], pa.int64()), "event_id": ["c", "a", "b"]})
+    >>> _with_given(decoded, records, ["page"]).column("page").to_pylist()
+    ['/c', '/a', '/b']
+    """
+    order = decoded.column(SOURCE_ROW).to_numpy()
+    given = records.select(kept)
+    if not np.array_equal(order, np.arange(records.num_rows)):
+        given = given.take(order)
+    for name in kept:
+        decoded = decoded.append_column(name, given.column(name))
+    return decoded
+
+
 def _total(values: pa.Array | pa.ChunkedArray) -> int:
     """The sum of an integer column; 0 when it is empty."""
     return int(pc.sum(values).as_py() or 0)
@@ -375,10 +407,12 @@ class Ingestor:
             relation, types = "_records_in", {f.name: f.type for f in records.schema}
         skew = timedelta(seconds=self.settings.clock_skew_seconds)
         checks = first_problem_sql(f"({conform_sql(relation, types, received)})", received, skew)
-        query = f"SELECT * EXCLUDE ({RAW}) FROM ({checks})"  # text stays in records: copying it costs
+        # text stays in records, and so do columns already in their decoded type: copying costs
+        kept = _kept_as_given(types) if kind != "json" else []
+        query = f"SELECT * EXCLUDE ({', '.join([RAW, *map(quote, kept)])}) FROM ({checks})"
         connection.register("_records_in", records)
         try:
-            checked = connection.sql(query).to_arrow_table()
+            checked = _with_given(connection.sql(query).to_arrow_table(), records, kept)
         finally:
             connection.unregister("_records_in")
         rows = pa.array(np.arange(checked.num_rows, dtype=np.int64))
