@@ -239,15 +239,15 @@ def _in_row_order(decided: pa.Table, rows: int) -> pa.Table:
 
 
 def _kept_as_given(types: dict[str, pa.DataType]) -> list[str]:
-    """The contract columns a typed batch (``types``) already holds as decoding makes them:
-    the contract's own type, neither a category (decoded as plain text) nor the line
-    items, and not ``received_ts`` (ingestion sets it). Decoding needs not return them."""
+    """The contract columns a typed batch (``types``) already holds in the contract's own
+    type, except the line items and ``received_ts`` (ingestion sets it): decoding checks
+    them but need not return them. (Categories stay dictionary-encoded, as the contract
+    has them; decoded text gives plain text, which DuckDB and Parquet read alike.)"""
     return [
         c.name
         for c in EVENT_COLUMNS
         if types.get(c.name) == c.type
         and c.name != "received_ts"
-        and not pa.types.is_dictionary(c.type)
         and not pa.types.is_list(c.type)
     ]
 
