@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from shopstream.bench.errors import BenchError, UnknownStageError
+from shopstream.process import configure
 
 DEFAULT_EVENTS = 1_000_000
 
@@ -139,6 +140,7 @@ def measure_here(
 
     ``run`` gets ``prepare(events)`` when there is a ``prepare`` (untimed), else ``events``.
     """
+    configure()  # a child is set up as the shopstream command is
     given = events if prepare is None else prepare(events)
     start = time.perf_counter()
     processed = run(given)

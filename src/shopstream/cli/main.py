@@ -22,6 +22,7 @@ from shopstream.bench.harness import DEFAULT_EVENTS
 from shopstream.cli import render
 from shopstream.errors import ShopstreamError
 from shopstream.events.contract import EVENT_COLUMNS, EVENTS_SCHEMA, SCHEMA_VERSION, json_schema
+from shopstream.process import configure
 from shopstream.settings import load_settings
 
 
@@ -387,6 +388,7 @@ def alerts_resolve(
 
 def main() -> None:
     """Entry point of the ``shopstream`` script."""
+    configure()
     try:
         app()
     except ShopstreamError as error:  # raised outside a command, e.g. while reading settings

@@ -246,9 +246,7 @@ def _kept_as_given(types: dict[str, pa.DataType]) -> list[str]:
     return [
         c.name
         for c in EVENT_COLUMNS
-        if types.get(c.name) == c.type
-        and c.name != "received_ts"
-        and not pa.types.is_list(c.type)
+        if types.get(c.name) == c.type and c.name != "received_ts" and not pa.types.is_list(c.type)
     ]
 
 
