@@ -16,9 +16,11 @@ The same settings and seed give the same batches, byte for byte.
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -223,6 +225,32 @@ class _StockState:
     restocks: npt.NDArray[np.int64]
 
 
+@dataclass
+class _Feed:
+    """What passes from one chunk's cut to the next one's, in chunk order."""
+
+    stock: _StockState
+    pending: list[_Rows] = field(default_factory=list)
+    """Rows of earlier chunks held back because they reach the feed later."""
+    emitted: int = 0
+    over: bool = False
+    """The last batch has been cut (or the feed was closed, or a chunk failed): no more cuts."""
+
+
+@contextmanager
+def _in_turn(previous: threading.Event, mine: threading.Event, feed: _Feed) -> Iterator[None]:
+    """Runs the body after the chunk before has had its turn, then lets the next chunk have
+    its own; a failure ends the feed, so that later chunks cut nothing."""
+    previous.wait()
+    try:
+        yield
+    except BaseException:
+        feed.over = True
+        raise
+    finally:
+        mine.set()
+
+
 def chunk_minutes(settings: GeneratorSettings) -> int:
     """Minutes of simulated time per chunk: the largest step that stays near the target size."""
     per_minute = settings.sessions_per_day * _EVENTS_PER_VISIT / MINUTES_PER_DAY
@@ -268,57 +296,106 @@ class Simulator:
             if days is None
             else (first_minute * MICROS_PER_MINUTE + int(days * MINUTES_PER_DAY * MICROS_PER_MINUTE))
         )
-        stock = _StockState(
-            np.zeros(self.world.n_products, np.int64), np.zeros(self.world.n_products, np.int64)
+        feed = _Feed(
+            _StockState(np.zeros(self.world.n_products, np.int64), np.zeros(self.world.n_products, np.int64))
         )
-        # rows of earlier chunks held back because they reach the feed later
-        pending: list[_Rows] = []
-        emitted = 0
+
+        def past_end(chunk: int) -> bool:
+            """Whether the chunk before ``chunk`` ended a --days run (then none is simulated)."""
+            return (
+                end_us is not None
+                and chunk > 0
+                and (first_minute + chunk * self.chunk_minutes) * MICROS_PER_MINUTE >= end_us
+            )
+
         with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-            simulated: deque[Future[_Chunk]] = deque()
-            next_chunk = 0
-            built: deque[Future[GeneratedBatch]] = deque()
-            chunk = 0
+            running: deque[Future[tuple[GeneratedBatch, bool] | None]] = deque()
+            turn = threading.Event()
+            turn.set()  # the first chunk cuts without waiting
+            submitted = yielded = emitted = 0
             try:
                 while True:
-                    while not simulated or (
-                        len(simulated) < _LOOKAHEAD and _may_need(events, emitted, chunk, len(simulated))
+                    while not past_end(submitted) and (
+                        not running
+                        or (len(running) < _LOOKAHEAD and _may_need(events, emitted, yielded, len(running)))
                     ):
-                        minute_ahead = first_minute + next_chunk * self.chunk_minutes
-                        simulated.append(pool.submit(self._simulate_chunk, next_chunk, minute_ahead))
-                        next_chunk += 1
-                    minute = first_minute + chunk * self.chunk_minutes
-                    chunk_end_us = (minute + self.chunk_minutes) * MICROS_PER_MINUTE
-                    final = end_us is not None and chunk_end_us >= end_us
-                    cut_us = end_us if (final and end_us is not None) else chunk_end_us
-                    part = simulated.popleft().result()
-                    stock_rows = self._stock_chunk(chunk, minute, part.sales, stock)
-                    parts = [*pending, *part.parts, stock_rows]
-                    emit = np.concatenate([p.columns["emit"] for p in parts])
-                    order = stable_order(emit)
-                    if final and end_us is not None:
-                        # the end of a --days run: what is still held back is flushed as late
-                        # arrivals, and events of visits that run past the end are not part of it
-                        ts = np.concatenate([p.columns["ts"] for p in parts])
-                        due, held = order[np.take(ts, order) < end_us], order[:0]
-                    else:
-                        split = int(np.searchsorted(np.take(emit, order), cut_us, side="left"))
-                        due, held = order[:split], order[split:]
-                    if events is not None and emitted + len(due) >= events:
-                        due, final = due[: events - emitted], True
-                    built.append(pool.submit(self._build, parts, part, due, emitted, cut_us))
-                    pending = [_Rows.gather(parts, held)._used_lines()]  # held rows keep only their lines
-                    emitted += len(due)
-                    chunk += 1
-                    if len(built) > 1 or final:
-                        yield built.popleft().result()
+                        mine = threading.Event()
+                        running.append(
+                            pool.submit(
+                                self._chunk_batch, feed, submitted, first_minute, end_us, events, turn, mine
+                            )
+                        )
+                        submitted, turn = submitted + 1, mine
+                    result = running.popleft().result()
+                    if result is None:  # cannot be: the chunk before it would have been the last
+                        raise RuntimeError("a chunk after the end of the feed")
+                    batch, final = result
+                    yield batch
+                    emitted, yielded = emitted + batch.events.num_rows, yielded + 1
                     if final:
-                        while built:
-                            yield built.popleft().result()
                         return
             finally:
-                for future in simulated:
+                feed.over = True  # chunks still running skip their cut and build
+                # the latest first: a chunk that starts anyway finds the one before it started
+                for future in reversed(running):
                     future.cancel()
+
+    def _chunk_batch(
+        self,
+        feed: _Feed,
+        chunk: int,
+        first_minute: int,
+        end_us: int | None,
+        events: int | None,
+        previous: threading.Event,
+        mine: threading.Event,
+    ) -> tuple[GeneratedBatch, bool] | None:
+        """One chunk from start to batch, on a worker: simulated (in parallel with other
+        chunks), then cut in turn (stock and feed order, after the chunk before it), then
+        built; with whether it is the last batch. None once the feed has ended."""
+        minute = first_minute + chunk * self.chunk_minutes
+        simulated: _Chunk | Exception
+        try:
+            simulated = self._simulate_chunk(chunk, minute)
+        except Exception as error:  # raised in turn, so that later chunks do not wait for it
+            simulated = error
+        with _in_turn(previous, mine, feed):
+            if isinstance(simulated, Exception):
+                raise simulated
+            if feed.over:
+                return None
+            part = simulated
+            parts, due, offset, cut_us, final = self._cut(feed, part, minute, end_us, events)
+        return self._build(parts, part, due, offset, cut_us), final
+
+    def _cut(
+        self, feed: _Feed, part: _Chunk, minute: int, end_us: int | None, events: int | None
+    ) -> tuple[list[_Rows], npt.NDArray[np.int64], int, int, bool]:
+        """The stock of one chunk and which of its rows (with those held back before) reach
+        the feed now: the rows, the due ones' indexes in feed order, their offset in the
+        stream, the batch's end time and whether it is the last. Runs in chunk order."""
+        chunk_end_us = (minute + self.chunk_minutes) * MICROS_PER_MINUTE
+        final = end_us is not None and chunk_end_us >= end_us
+        cut_us = end_us if (final and end_us is not None) else chunk_end_us
+        stock_rows = self._stock_chunk(part.chunk, minute, part.sales, feed.stock)
+        parts = [*feed.pending, *part.parts, stock_rows]
+        emit = np.concatenate([p.columns["emit"] for p in parts])
+        order = stable_order(emit)
+        if final and end_us is not None:
+            # the end of a --days run: what is still held back is flushed as late
+            # arrivals, and events of visits that run past the end are not part of it
+            ts = np.concatenate([p.columns["ts"] for p in parts])
+            due, held = order[np.take(ts, order) < end_us], order[:0]
+        else:
+            split = int(np.searchsorted(np.take(emit, order), cut_us, side="left"))
+            due, held = order[:split], order[split:]
+        offset = feed.emitted
+        if events is not None and offset + len(due) >= events:
+            due, final = due[: events - offset], True
+        feed.pending = [_Rows.gather(parts, held)._used_lines()]  # held rows keep only their lines
+        feed.emitted += len(due)
+        feed.over = final
+        return parts, due, offset, cut_us, final
 
     # -- one chunk: simulated in parallel, stock in order, built in parallel ----------------
     def _simulate_chunk(self, chunk: int, minute: int) -> _Chunk:
