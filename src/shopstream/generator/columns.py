@@ -74,7 +74,9 @@ def strings(chars: npt.NDArray[np.uint8], valid: npt.NDArray[np.bool_] | None = 
         offsets = _spread_offsets(np.arange(0, (rows + 1) * width, width, dtype=np.int32), valid)
     else:  # dense: the running count of valid slots, in width steps
         offsets = np.zeros(len(valid) + 1, dtype=np.int32)
-        np.cumsum(valid, out=offsets[1:])
+        # summed from int32 into another array: numpy holds the GIL through a cumulative sum
+        # that casts (bool to int) or runs in place, and releases it through this one
+        np.cumsum(valid.astype(np.int32), out=offsets[1:])
         offsets *= width
     return pa.Array.from_buffers(pa.string(), len(valid), [_validity(valid), pa.py_buffer(offsets), data])
 
@@ -91,9 +93,9 @@ def _spread_offsets(offsets: npt.NDArray[np.int32], valid: npt.NDArray[np.bool_]
         # sparse: each offset repeats until the next valid slot (cheaper than a cumsum)
         repeated: npt.NDArray[np.int32] = np.repeat(offsets, np.diff(where, prepend=-1, append=len(valid)))
         return repeated
-    spread = np.zeros(len(valid) + 1, dtype=np.int32)
-    spread[where + 1] = np.diff(offsets)  # each slot's length
-    np.cumsum(spread, out=spread)
+    lengths = np.zeros(len(valid) + 1, dtype=np.int32)
+    lengths[where + 1] = np.diff(offsets)  # each slot's length
+    spread = np.cumsum(lengths, dtype=np.int32)  # not in place: that would hold the GIL
     spread += offsets[0] if len(offsets) else 0
     return spread
 

@@ -717,9 +717,9 @@ class Simulator:
             ],
             fields=list(EVENTS_SCHEMA.field("items").type.value_type),
         )
-        offsets = np.zeros(n + 1, np.int32)
-        offsets[purchases + 1] = line_count
-        np.cumsum(offsets, out=offsets)
+        counts = np.zeros(n + 1, np.int32)
+        counts[purchases + 1] = line_count
+        offsets = np.cumsum(counts, dtype=np.int32)  # not in place: that would hold the GIL
         is_purchase = np.zeros(n, bool)
         is_purchase[purchases] = True
         is_cart = (etype >= CODE["add_to_cart"]) & (etype <= CODE["update_cart"])
