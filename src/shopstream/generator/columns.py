@@ -168,10 +168,9 @@ def lookup(
     >>> lookup(np.array([10, 20, 30]), np.array([2, 0], np.uint16)).tolist()
     [30, 10]
     """
-    taken: npt.NDArray[Any] = pc.take(pa.array(table), pa.array(index)).to_numpy(
-        zero_copy_only=not writable, writable=writable
-    )
-    return taken
+    taken: npt.NDArray[Any] = pc.take(pa.array(table), pa.array(index)).to_numpy()
+    # numpy's copy releases the GIL, where Arrow's writable conversion holds it
+    return taken.copy() if writable else taken
 
 
 def _validity(valid: npt.NDArray[np.bool_] | None) -> pa.Buffer | None:
@@ -234,12 +233,11 @@ def money(cents: npt.NDArray[np.int64], valid: npt.NDArray[np.bool_] | None = No
     n = len(cents)
     words = np.zeros(2 * n, dtype=np.int64)  # (low, high) word pairs
     if valid is not None and np.count_nonzero(valid) * 8 < n:
-        # sparse: the few values written into zeroed memory
-        where = np.flatnonzero(valid)
-        values = np.take(cents, where)
-        words[2 * where] = values
-        if len(values) and values.min() < 0:
-            words[2 * where + 1] = values >> 63  # sign extension into the high word
+        # sparse: the few values written into zeroed memory, through a mask (an index
+        # assignment would hold the GIL while it faults the fresh pages in)
+        np.copyto(words[0::2], cents, where=valid)
+        if n and cents.min() < 0:
+            np.copyto(words[1::2], cents >> 63, where=valid)  # sign extension into the high word
     else:
         words[0::2] = cents
         if n and cents.min() < 0:
