@@ -55,6 +55,25 @@ def splitmix64(z: npt.NDArray[np.uint64], scratch: npt.NDArray[np.uint64] | None
             z *= np.uint64(factor)
 
 
+_STEPS: dict[int, npt.NDArray[np.int32]] = {}
+
+
+def _steps(rows: int, width: int) -> npt.NDArray[np.int32]:
+    """``0, width, 2 * width, ...``, ``rows + 1`` of them: the offsets of ``rows`` strings of
+    ``width`` bytes, read-only and shared by every such column (grown when one is longer), as
+    the batches' all-null columns share their zeros.
+
+    >>> _steps(3, 16).tolist()
+    [0, 16, 32, 48]
+    """
+    steps = _STEPS.get(width)
+    if steps is None or len(steps) <= rows:
+        steps = np.arange(0, (rows + 1 + rows // 4) * width, width, dtype=np.int32)  # room to grow
+        steps.flags.writeable = False
+        _STEPS[width] = steps  # another thread may set its own copy: both hold the same values
+    return steps[: rows + 1]
+
+
 def strings(chars: npt.NDArray[np.uint8], valid: npt.NDArray[np.bool_] | None = None) -> pa.Array:
     """A string array from a fixed-width byte matrix.
 
@@ -68,10 +87,10 @@ def strings(chars: npt.NDArray[np.uint8], valid: npt.NDArray[np.bool_] | None = 
     rows, width = chars.shape
     data = pa.py_buffer(np.ascontiguousarray(chars))
     if valid is None or rows == len(valid):
-        offsets = np.arange(0, (rows + 1) * width, width, dtype=np.int32)
+        offsets = _steps(rows, width)
         return pa.Array.from_buffers(pa.string(), rows, [_validity(valid), pa.py_buffer(offsets), data])
     if rows * 8 < len(valid):
-        offsets = _spread_offsets(np.arange(0, (rows + 1) * width, width, dtype=np.int32), valid)
+        offsets = _spread_offsets(_steps(rows, width), valid)
     else:  # dense: the running count of valid slots, in width steps
         offsets = np.zeros(len(valid) + 1, dtype=np.int32)
         # summed from int32 into another array: numpy holds the GIL through a cumulative sum
