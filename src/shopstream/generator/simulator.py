@@ -88,6 +88,9 @@ this the columns stop fitting in cache and time goes up again (measured at 150k-
 _WORKERS = 2
 """Threads that simulate and build chunks; numpy and Arrow release the GIL in their loops."""
 _LOOKAHEAD = 2
+"""Chunks simulated ahead of the one whose batch is awaited. A worker cuts a chunk (stock and
+feed order, in chunk order) right after simulating it and submits its build as a task of its
+own, so that at the end of a run the last two builds share the two workers."""
 
 
 class Anomaly(StrEnum):
@@ -233,6 +236,8 @@ class _Feed:
     pending: list[_Rows] = field(default_factory=list)
     """Rows of earlier chunks held back because they reach the feed later."""
     emitted: int = 0
+    chunks: int = 0
+    """Chunks cut so far."""
     over: bool = False
     """The last batch has been cut (or the feed was closed, or a chunk failed): no more cuts."""
 
@@ -309,39 +314,57 @@ class Simulator:
             )
 
         with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-            running: deque[Future[tuple[GeneratedBatch, bool] | None]] = deque()
+            cutting: deque[Future[Future[tuple[GeneratedBatch, bool]] | None]] = deque()
             turn = threading.Event()
             turn.set()  # the first chunk cuts without waiting
-            submitted = yielded = emitted = 0
+            submitted = 0
+
+            def simulate_ahead() -> None:
+                """Submits the chunks that may be needed, up to _LOOKAHEAD whose cut is not taken yet."""
+                nonlocal submitted, turn
+                while not past_end(submitted) and (
+                    not cutting
+                    or (
+                        len(cutting) < _LOOKAHEAD
+                        and _may_need(events, feed.emitted, feed.chunks, submitted - feed.chunks)
+                    )
+                ):
+                    mine = threading.Event()
+                    cutting.append(
+                        pool.submit(
+                            self._simulate_and_cut,
+                            pool,
+                            feed,
+                            submitted,
+                            first_minute,
+                            end_us,
+                            events,
+                            turn,
+                            mine,
+                        )
+                    )
+                    submitted, turn = submitted + 1, mine
+
             try:
                 while True:
-                    while not past_end(submitted) and (
-                        not running
-                        or (len(running) < _LOOKAHEAD and _may_need(events, emitted, yielded, len(running)))
-                    ):
-                        mine = threading.Event()
-                        running.append(
-                            pool.submit(
-                                self._chunk_batch, feed, submitted, first_minute, end_us, events, turn, mine
-                            )
-                        )
-                        submitted, turn = submitted + 1, mine
-                    result = running.popleft().result()
-                    if result is None:  # cannot be: the chunk before it would have been the last
+                    simulate_ahead()
+                    building = cutting.popleft().result()
+                    if building is None:  # cannot be: the chunk before it would have been the last
                         raise RuntimeError("a chunk after the end of the feed")
-                    batch, final = result
+                    simulate_ahead()  # before waiting for the batch: keep both workers busy
+                    batch, final = building.result()
                     yield batch
-                    emitted, yielded = emitted + batch.events.num_rows, yielded + 1
                     if final:
                         return
             finally:
                 feed.over = True  # chunks still running skip their cut and build
                 # the latest first: a chunk that starts anyway finds the one before it started
-                for future in reversed(running):
+                for future in reversed(cutting):
                     future.cancel()
 
-    def _chunk_batch(
+    def _simulate_and_cut(
         self,
+        pool: ThreadPoolExecutor,
         feed: _Feed,
         chunk: int,
         first_minute: int,
@@ -349,23 +372,36 @@ class Simulator:
         events: int | None,
         previous: threading.Event,
         mine: threading.Event,
-    ) -> tuple[GeneratedBatch, bool] | None:
-        """One chunk from start to batch, on a worker: simulated (in parallel with other
-        chunks), then cut in turn (stock and feed order, after the chunk before it), then
-        built; with whether it is the last batch. None once the feed has ended."""
+    ) -> Future[tuple[GeneratedBatch, bool]] | None:
+        """One chunk on a worker: simulated (in parallel with other chunks), then cut in turn
+        (stock and feed order, after the chunk before it); its batch is then built as a task
+        of its own, with whether it is the last. None once the feed has ended."""
         minute = first_minute + chunk * self.chunk_minutes
-        simulated: _Chunk | Exception
+        simulated: _Chunk | Exception | None = None
         try:
-            simulated = self._simulate_chunk(chunk, minute)
+            if not feed.over:  # else the chunk was submitted ahead for nothing: the feed has ended
+                simulated = self._simulate_chunk(chunk, minute)
         except Exception as error:  # raised in turn, so that later chunks do not wait for it
             simulated = error
         with _in_turn(previous, mine, feed):
             if isinstance(simulated, Exception):
                 raise simulated
-            if feed.over:
+            if feed.over or simulated is None:
                 return None
             part = simulated
             parts, due, offset, cut_us, final = self._cut(feed, part, minute, end_us, events)
+            return pool.submit(self._built, parts, part, due, offset, cut_us, final)
+
+    def _built(
+        self,
+        parts: list[_Rows],
+        part: _Chunk,
+        due: npt.NDArray[np.int64],
+        offset: int,
+        cut_us: int,
+        final: bool,
+    ) -> tuple[GeneratedBatch, bool]:
+        """The batch of a cut chunk, and whether it is the last (a task of its own)."""
         return self._build(parts, part, due, offset, cut_us), final
 
     def _cut(
@@ -394,6 +430,7 @@ class Simulator:
             due, final = due[: events - offset], True
         feed.pending = [_Rows.gather(parts, held)._used_lines()]  # held rows keep only their lines
         feed.emitted += len(due)
+        feed.chunks += 1
         feed.over = final
         return parts, due, offset, cut_us, final
 
