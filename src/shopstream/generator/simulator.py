@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -72,6 +72,8 @@ from shopstream.generator.world import (
 from shopstream.settings import GeneratorSettings
 
 MICROS = 1_000_000
+_T = TypeVar("_T")
+_U = TypeVar("_U")
 BOGUS_EVENT_TYPES = ("coupon_applied", "wishlist_add", "PageView")
 EVENT_TYPE_VALUES = tuple(t.value for t in EVENT_TYPES) + BOGUS_EVENT_TYPES
 ALL_CITIES = tuple(city for c in COUNTRIES for city in c[4])
@@ -390,10 +392,11 @@ class Simulator:
                 return None
             part = simulated
             parts, due, offset, cut_us, final = self._cut(feed, part, minute, end_us, events)
-            return pool.submit(self._built, parts, part, due, offset, cut_us, final)
+            return pool.submit(self._built, pool, parts, part, due, offset, cut_us, final)
 
     def _built(
         self,
+        pool: Executor,
         parts: list[_Rows],
         part: _Chunk,
         due: npt.NDArray[np.int64],
@@ -402,7 +405,7 @@ class Simulator:
         final: bool,
     ) -> tuple[GeneratedBatch, bool]:
         """The batch of a cut chunk, and whether it is the last (a task of its own)."""
-        return self._build(parts, part, due, offset, cut_us), final
+        return self._build(parts, part, due, offset, cut_us, pool), final
 
     def _cut(
         self, feed: _Feed, part: _Chunk, minute: int, end_us: int | None, events: int | None
@@ -512,7 +515,13 @@ class Simulator:
         return _Rows(columns, _no_lines())
 
     def _build(
-        self, parts: list[_Rows], part: _Chunk, due: npt.NDArray[np.int64], offset: int, cut_us: int
+        self,
+        parts: list[_Rows],
+        part: _Chunk,
+        due: npt.NDArray[np.int64],
+        offset: int,
+        cut_us: int,
+        pool: Executor | None = None,
     ) -> GeneratedBatch:
         """The batch of the rows now due (indexes into ``parts`` stacked), as Arrow."""
         now = _Rows.gather(parts, due, without=frozenset({"emit"}))
@@ -533,7 +542,7 @@ class Simulator:
         )
         return self._emit(
             offset,
-            self._arrow(now, part),
+            self._arrow(now, part, pool),
             now.columns["kind"],
             now.columns["detail"],
             bot_labels,
@@ -730,8 +739,9 @@ class Simulator:
                 rows["user"][where] = self._unknown_customer0 + rng.integers(1000, size=len(where))
 
     # -- Arrow ----------------------------------------------------------------------------
-    def _arrow(self, table: _Rows, part: _Chunk) -> pa.Table:
-        """The rows as an Arrow table in the contract's schema."""
+    def _arrow(self, table: _Rows, part: _Chunk, pool: Executor | None = None) -> pa.Table:
+        """The rows as an Arrow table in the contract's schema (half of the columns on another
+        worker of ``pool`` if one is free)."""
         world, rows, lines = self.world, table.columns, table.lines
         n = table.size
         etype = rows["event_type"]
@@ -776,63 +786,76 @@ class Simulator:
             self._blank = np.zeros(2 * (16 * n + 8), np.uint8)
             self._blank.flags.writeable = False
         blank = self._blank
-        columns = {
-            "event_id": hex_ids(chunk, rows["row"], salt=self._salt + 1),
-            "event_type": category(etype, EVENT_TYPE_VALUES),
-            "event_ts": timestamps(rows["ts"], valid=present["event_ts"]),
-            "received_ts": nulls(n, TIMESTAMP, blank),
-            "schema_version": fixed(np.full(n, SCHEMA_VERSION, np.int16), pa.int16()),
-            "user_id": take_ids(self._customer_ids, rows["user"], valid=has_user),
-            "session_id": self._session_ids(chunk, rows["visit"], present["session_id"], part),
-            "channel": category(rows["channel"], [c.value for c in CHANNELS], valid=present["channel"]),
-            "store_id": take_ids(world.store_ids, rows["store"], valid=rows["store"] >= 0),
-            "country": category(rows["country"], COUNTRY_CODES, valid=present["country"]),
-            "device": category(rows["device"], [d.value for d in DEVICES], valid=rows["device"] >= 0),
-            "page": spread(_PAGES.take(np.compress(has_page, rows["page"])), has_page),
-            "search_query": spread(_QUERIES.take(np.compress(has_query, rows["query"])), has_query),
-            "results_count": fixed(rows["results"], pa.int32(), valid=has_query),
-            "product_id": take_ids(self._product_ids, product, valid=has_product),
-            # unknown products (a fault) show the category of a real one: the id is what is wrong
-            "category": category(
-                lookup(self._product_category, product + 1), CATEGORY_NAMES, valid=has_product
-            ),
-            "unit_price": money(rows["unit_price"], valid=rows["price_shown"]),
-            "quantity": fixed(rows["quantity"], pa.int32(), valid=is_cart),
-            "order_id": hex_ids(
-                np.take(chunk, order_rows),
-                np.take(rows["order"], order_rows),
-                salt=self._salt + 3,
-                valid=has_order,
-            ),
-            "payment_method": category(
-                rows["payment"], [p.value for p in PAYMENTS], valid=rows["payment"] >= 0
-            ),
-            "currency": category(blank[: 4 * n].view(np.int32), ["USD"], valid=has_order),
-            "items": pa.ListArray.from_buffers(
-                EVENTS_SCHEMA.field("items").type,
-                n,
-                [pa.py_buffer(np.packbits(is_purchase, bitorder="little")), pa.py_buffer(offsets)],
-                children=[items],
-            ),
-            "order_total": money(rows["order_total"], valid=has_order),
-            "failure_reason": category(
-                rows["failure"], [f.value for f in FailureReason], valid=rows["failure"] >= 0
-            ),
-            "email": spread(world.customers.column("email").take(customers).combine_chunks(), is_customer),
-            "customer_name": spread(
-                world.customers.column("name").take(customers).combine_chunks(), is_customer
-            ),
-            "city": spread(_CITIES.take(np.compress(has_city, rows["city"])), has_city),
-            "age": fixed(age, pa.int16(), valid=is_customer),
-            "registered_at": timestamps(rows["registered_us"], valid=is_customer),
-            "product_name": nulls(n, pa.string(), blank),
-            "sku": nulls(n, pa.string(), blank),
-            "brand": nulls(n, EVENTS_SCHEMA.field("brand").type, blank),
-            "price": money(rows["price_cents"], valid=is_update),
-            "cost": nulls(n, EVENTS_SCHEMA.field("cost").type, blank),
-            "inventory": fixed(rows["inventory"], pa.int32(), valid=is_update),
-            "rating": fixed(rows["rating"], pa.float32(), valid=is_update),
-        }
+
+        def id_columns() -> dict[str, pa.Array]:
+            """The hashed, looked-up and spread string columns: about half of the work."""
+            return {
+                "event_id": hex_ids(chunk, rows["row"], salt=self._salt + 1),
+                "user_id": take_ids(self._customer_ids, rows["user"], valid=has_user),
+                "session_id": self._session_ids(chunk, rows["visit"], present["session_id"], part),
+                "store_id": take_ids(world.store_ids, rows["store"], valid=rows["store"] >= 0),
+                "page": spread(_PAGES.take(np.compress(has_page, rows["page"])), has_page),
+                "search_query": spread(_QUERIES.take(np.compress(has_query, rows["query"])), has_query),
+                "product_id": take_ids(self._product_ids, product, valid=has_product),
+                "order_id": hex_ids(
+                    np.take(chunk, order_rows),
+                    np.take(rows["order"], order_rows),
+                    salt=self._salt + 3,
+                    valid=has_order,
+                ),
+            }
+
+        def other_columns() -> dict[str, pa.Array]:
+            """The rest: fixed-width values and dictionary codes, mostly as they are."""
+            return {
+                "event_type": category(etype, EVENT_TYPE_VALUES),
+                "event_ts": timestamps(rows["ts"], valid=present["event_ts"]),
+                "received_ts": nulls(n, TIMESTAMP, blank),
+                "schema_version": fixed(np.full(n, SCHEMA_VERSION, np.int16), pa.int16()),
+                "channel": category(rows["channel"], [c.value for c in CHANNELS], valid=present["channel"]),
+                "country": category(rows["country"], COUNTRY_CODES, valid=present["country"]),
+                "device": category(rows["device"], [d.value for d in DEVICES], valid=rows["device"] >= 0),
+                "results_count": fixed(rows["results"], pa.int32(), valid=has_query),
+                # unknown products (a fault) show the category of a real one: the id is what is wrong
+                "category": category(
+                    lookup(self._product_category, product + 1), CATEGORY_NAMES, valid=has_product
+                ),
+                "unit_price": money(rows["unit_price"], valid=rows["price_shown"]),
+                "quantity": fixed(rows["quantity"], pa.int32(), valid=is_cart),
+                "payment_method": category(
+                    rows["payment"], [p.value for p in PAYMENTS], valid=rows["payment"] >= 0
+                ),
+                "currency": category(blank[: 4 * n].view(np.int32), ["USD"], valid=has_order),
+                "items": pa.ListArray.from_buffers(
+                    EVENTS_SCHEMA.field("items").type,
+                    n,
+                    [pa.py_buffer(np.packbits(is_purchase, bitorder="little")), pa.py_buffer(offsets)],
+                    children=[items],
+                ),
+                "order_total": money(rows["order_total"], valid=has_order),
+                "failure_reason": category(
+                    rows["failure"], [f.value for f in FailureReason], valid=rows["failure"] >= 0
+                ),
+                "email": spread(
+                    world.customers.column("email").take(customers).combine_chunks(), is_customer
+                ),
+                "customer_name": spread(
+                    world.customers.column("name").take(customers).combine_chunks(), is_customer
+                ),
+                "city": spread(_CITIES.take(np.compress(has_city, rows["city"])), has_city),
+                "age": fixed(age, pa.int16(), valid=is_customer),
+                "registered_at": timestamps(rows["registered_us"], valid=is_customer),
+                "product_name": nulls(n, pa.string(), blank),
+                "sku": nulls(n, pa.string(), blank),
+                "brand": nulls(n, EVENTS_SCHEMA.field("brand").type, blank),
+                "price": money(rows["price_cents"], valid=is_update),
+                "cost": nulls(n, EVENTS_SCHEMA.field("cost").type, blank),
+                "inventory": fixed(rows["inventory"], pa.int32(), valid=is_update),
+                "rating": fixed(rows["rating"], pa.float32(), valid=is_update),
+            }
+
+        others, ids = _in_parallel(pool, other_columns, id_columns)
+        columns = others | ids
         return pa.table([columns[f.name] for f in EVENTS_SCHEMA], schema=EVENTS_SCHEMA)
 
     def _session_ids(
@@ -914,6 +937,26 @@ class Simulator:
         return GeneratedBatch(
             offset=offset, events=rows, labels=labels, end_ts=datetime.fromtimestamp(cut_us / MICROS, tz=UTC)
         )
+
+
+def _in_parallel(pool: Executor | None, here: Callable[[], _T], there: Callable[[], _U]) -> tuple[_T, _U]:
+    """``here()`` and ``there()``, the latter on a worker of ``pool`` that is free now or
+    becomes free before ``here()`` is done; else (and without a pool) after it, on this thread.
+
+    So a batch's build can take a second worker when it has nothing else to do (at the end
+    of a run), and no worker ever waits for one that is busy.
+
+    >>> _in_parallel(None, lambda: 1, lambda: 2)
+    (1, 2)
+    """
+    if pool is None:
+        return here(), there()
+    try:
+        future = pool.submit(there)
+    except RuntimeError:  # the pool is shutting down: the feed was closed
+        return here(), there()
+    first = here()
+    return first, there() if future.cancel() else future.result()
 
 
 def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
