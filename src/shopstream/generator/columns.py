@@ -55,6 +55,25 @@ def splitmix64(z: npt.NDArray[np.uint64], scratch: npt.NDArray[np.uint64] | None
             z *= np.uint64(factor)
 
 
+_STEPS: dict[int, npt.NDArray[np.int32]] = {}
+
+
+def _steps(rows: int, width: int) -> npt.NDArray[np.int32]:
+    """``0, width, 2 * width, ...``, ``rows + 1`` of them: the offsets of ``rows`` strings of
+    ``width`` bytes, read-only and shared by every such column (grown when one is longer), as
+    the batches' all-null columns share their zeros.
+
+    >>> _steps(3, 16).tolist()
+    [0, 16, 32, 48]
+    """
+    steps = _STEPS.get(width)
+    if steps is None or len(steps) <= rows:
+        steps = np.arange(0, (rows + 1 + rows // 4) * width, width, dtype=np.int32)  # room to grow
+        steps.flags.writeable = False
+        _STEPS[width] = steps  # another thread may set its own copy: both hold the same values
+    return steps[: rows + 1]
+
+
 def strings(chars: npt.NDArray[np.uint8], valid: npt.NDArray[np.bool_] | None = None) -> pa.Array:
     """A string array from a fixed-width byte matrix.
 
@@ -68,13 +87,15 @@ def strings(chars: npt.NDArray[np.uint8], valid: npt.NDArray[np.bool_] | None = 
     rows, width = chars.shape
     data = pa.py_buffer(np.ascontiguousarray(chars))
     if valid is None or rows == len(valid):
-        offsets = np.arange(0, (rows + 1) * width, width, dtype=np.int32)
+        offsets = _steps(rows, width)
         return pa.Array.from_buffers(pa.string(), rows, [_validity(valid), pa.py_buffer(offsets), data])
     if rows * 8 < len(valid):
-        offsets = _spread_offsets(np.arange(0, (rows + 1) * width, width, dtype=np.int32), valid)
+        offsets = _spread_offsets(_steps(rows, width), valid)
     else:  # dense: the running count of valid slots, in width steps
         offsets = np.zeros(len(valid) + 1, dtype=np.int32)
-        np.cumsum(valid, out=offsets[1:])
+        # summed from int32 into another array: numpy holds the GIL through a cumulative sum
+        # that casts (bool to int) or runs in place, and releases it through this one
+        np.cumsum(valid.astype(np.int32), out=offsets[1:])
         offsets *= width
     return pa.Array.from_buffers(pa.string(), len(valid), [_validity(valid), pa.py_buffer(offsets), data])
 
@@ -91,9 +112,9 @@ def _spread_offsets(offsets: npt.NDArray[np.int32], valid: npt.NDArray[np.bool_]
         # sparse: each offset repeats until the next valid slot (cheaper than a cumsum)
         repeated: npt.NDArray[np.int32] = np.repeat(offsets, np.diff(where, prepend=-1, append=len(valid)))
         return repeated
-    spread = np.zeros(len(valid) + 1, dtype=np.int32)
-    spread[where + 1] = np.diff(offsets)  # each slot's length
-    np.cumsum(spread, out=spread)
+    lengths = np.zeros(len(valid) + 1, dtype=np.int32)
+    lengths[where + 1] = np.diff(offsets)  # each slot's length
+    spread = np.cumsum(lengths, dtype=np.int32)  # not in place: that would hold the GIL
     spread += offsets[0] if len(offsets) else 0
     return spread
 
@@ -166,10 +187,9 @@ def lookup(
     >>> lookup(np.array([10, 20, 30]), np.array([2, 0], np.uint16)).tolist()
     [30, 10]
     """
-    taken: npt.NDArray[Any] = pc.take(pa.array(table), pa.array(index)).to_numpy(
-        zero_copy_only=not writable, writable=writable
-    )
-    return taken
+    taken: npt.NDArray[Any] = pc.take(pa.array(table), pa.array(index)).to_numpy()
+    # numpy's copy releases the GIL, where Arrow's writable conversion holds it
+    return taken.copy() if writable else taken
 
 
 def _validity(valid: npt.NDArray[np.bool_] | None) -> pa.Buffer | None:
@@ -232,12 +252,11 @@ def money(cents: npt.NDArray[np.int64], valid: npt.NDArray[np.bool_] | None = No
     n = len(cents)
     words = np.zeros(2 * n, dtype=np.int64)  # (low, high) word pairs
     if valid is not None and np.count_nonzero(valid) * 8 < n:
-        # sparse: the few values written into zeroed memory
-        where = np.flatnonzero(valid)
-        values = np.take(cents, where)
-        words[2 * where] = values
-        if len(values) and values.min() < 0:
-            words[2 * where + 1] = values >> 63  # sign extension into the high word
+        # sparse: the few values written into zeroed memory, through a mask (an index
+        # assignment would hold the GIL while it faults the fresh pages in)
+        np.copyto(words[0::2], cents, where=valid)
+        if n and cents.min() < 0:
+            np.copyto(words[1::2], cents >> 63, where=valid)  # sign extension into the high word
     else:
         words[0::2] = cents
         if n and cents.min() < 0:

@@ -16,13 +16,15 @@ The same settings and seed give the same batches, byte for byte.
 
 from __future__ import annotations
 
+import threading
 from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -70,6 +72,8 @@ from shopstream.generator.world import (
 from shopstream.settings import GeneratorSettings
 
 MICROS = 1_000_000
+_T = TypeVar("_T")
+_U = TypeVar("_U")
 BOGUS_EVENT_TYPES = ("coupon_applied", "wishlist_add", "PageView")
 EVENT_TYPE_VALUES = tuple(t.value for t in EVENT_TYPES) + BOGUS_EVENT_TYPES
 ALL_CITIES = tuple(city for c in COUNTRIES for city in c[4])
@@ -86,6 +90,9 @@ this the columns stop fitting in cache and time goes up again (measured at 150k-
 _WORKERS = 2
 """Threads that simulate and build chunks; numpy and Arrow release the GIL in their loops."""
 _LOOKAHEAD = 2
+"""Chunks simulated ahead of the one whose batch is awaited. A worker cuts a chunk (stock and
+feed order, in chunk order) right after simulating it and submits its build as a task of its
+own, so that at the end of a run the last two builds share the two workers."""
 
 
 class Anomaly(StrEnum):
@@ -223,6 +230,34 @@ class _StockState:
     restocks: npt.NDArray[np.int64]
 
 
+@dataclass
+class _Feed:
+    """What passes from one chunk's cut to the next one's, in chunk order."""
+
+    stock: _StockState
+    pending: list[_Rows] = field(default_factory=list)
+    """Rows of earlier chunks held back because they reach the feed later."""
+    emitted: int = 0
+    chunks: int = 0
+    """Chunks cut so far."""
+    over: bool = False
+    """The last batch has been cut (or the feed was closed, or a chunk failed): no more cuts."""
+
+
+@contextmanager
+def _in_turn(previous: threading.Event, mine: threading.Event, feed: _Feed) -> Iterator[None]:
+    """Runs the body after the chunk before has had its turn, then lets the next chunk have
+    its own; a failure ends the feed, so that later chunks cut nothing."""
+    previous.wait()
+    try:
+        yield
+    except BaseException:
+        feed.over = True
+        raise
+    finally:
+        mine.set()
+
+
 def chunk_minutes(settings: GeneratorSettings) -> int:
     """Minutes of simulated time per chunk: the largest step that stays near the target size."""
     per_minute = settings.sessions_per_day * _EVENTS_PER_VISIT / MINUTES_PER_DAY
@@ -268,57 +303,139 @@ class Simulator:
             if days is None
             else (first_minute * MICROS_PER_MINUTE + int(days * MINUTES_PER_DAY * MICROS_PER_MINUTE))
         )
-        stock = _StockState(
-            np.zeros(self.world.n_products, np.int64), np.zeros(self.world.n_products, np.int64)
+        feed = _Feed(
+            _StockState(np.zeros(self.world.n_products, np.int64), np.zeros(self.world.n_products, np.int64))
         )
-        # rows of earlier chunks held back because they reach the feed later
-        pending: list[_Rows] = []
-        emitted = 0
+
+        def past_end(chunk: int) -> bool:
+            """Whether the chunk before ``chunk`` ended a --days run (then none is simulated)."""
+            return (
+                end_us is not None
+                and chunk > 0
+                and (first_minute + chunk * self.chunk_minutes) * MICROS_PER_MINUTE >= end_us
+            )
+
         with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-            simulated: deque[Future[_Chunk]] = deque()
-            next_chunk = 0
-            built: deque[Future[GeneratedBatch]] = deque()
-            chunk = 0
+            cutting: deque[Future[Future[tuple[GeneratedBatch, bool]] | None]] = deque()
+            turn = threading.Event()
+            turn.set()  # the first chunk cuts without waiting
+            submitted = 0
+
+            def simulate_ahead() -> None:
+                """Submits the chunks that may be needed, up to _LOOKAHEAD whose cut is not taken yet."""
+                nonlocal submitted, turn
+                while not past_end(submitted) and (
+                    not cutting
+                    or (
+                        len(cutting) < _LOOKAHEAD
+                        and _may_need(events, feed.emitted, feed.chunks, submitted - feed.chunks)
+                    )
+                ):
+                    mine = threading.Event()
+                    cutting.append(
+                        pool.submit(
+                            self._simulate_and_cut,
+                            pool,
+                            feed,
+                            submitted,
+                            first_minute,
+                            end_us,
+                            events,
+                            turn,
+                            mine,
+                        )
+                    )
+                    submitted, turn = submitted + 1, mine
+
             try:
                 while True:
-                    while not simulated or (
-                        len(simulated) < _LOOKAHEAD and _may_need(events, emitted, chunk, len(simulated))
-                    ):
-                        minute_ahead = first_minute + next_chunk * self.chunk_minutes
-                        simulated.append(pool.submit(self._simulate_chunk, next_chunk, minute_ahead))
-                        next_chunk += 1
-                    minute = first_minute + chunk * self.chunk_minutes
-                    chunk_end_us = (minute + self.chunk_minutes) * MICROS_PER_MINUTE
-                    final = end_us is not None and chunk_end_us >= end_us
-                    cut_us = end_us if (final and end_us is not None) else chunk_end_us
-                    part = simulated.popleft().result()
-                    stock_rows = self._stock_chunk(chunk, minute, part.sales, stock)
-                    parts = [*pending, *part.parts, stock_rows]
-                    emit = np.concatenate([p.columns["emit"] for p in parts])
-                    order = stable_order(emit)
-                    if final and end_us is not None:
-                        # the end of a --days run: what is still held back is flushed as late
-                        # arrivals, and events of visits that run past the end are not part of it
-                        ts = np.concatenate([p.columns["ts"] for p in parts])
-                        due, held = order[np.take(ts, order) < end_us], order[:0]
-                    else:
-                        split = int(np.searchsorted(np.take(emit, order), cut_us, side="left"))
-                        due, held = order[:split], order[split:]
-                    if events is not None and emitted + len(due) >= events:
-                        due, final = due[: events - emitted], True
-                    built.append(pool.submit(self._build, parts, part, due, emitted, cut_us))
-                    pending = [_Rows.gather(parts, held)._used_lines()]  # held rows keep only their lines
-                    emitted += len(due)
-                    chunk += 1
-                    if len(built) > 1 or final:
-                        yield built.popleft().result()
+                    simulate_ahead()
+                    building = cutting.popleft().result()
+                    if building is None:  # cannot be: the chunk before it would have been the last
+                        raise RuntimeError("a chunk after the end of the feed")
+                    simulate_ahead()  # before waiting for the batch: keep both workers busy
+                    batch, final = building.result()
+                    yield batch
                     if final:
-                        while built:
-                            yield built.popleft().result()
                         return
             finally:
-                for future in simulated:
+                feed.over = True  # chunks still running skip their cut and build
+                # the latest first: a chunk that starts anyway finds the one before it started
+                for future in reversed(cutting):
                     future.cancel()
+
+    def _simulate_and_cut(
+        self,
+        pool: ThreadPoolExecutor,
+        feed: _Feed,
+        chunk: int,
+        first_minute: int,
+        end_us: int | None,
+        events: int | None,
+        previous: threading.Event,
+        mine: threading.Event,
+    ) -> Future[tuple[GeneratedBatch, bool]] | None:
+        """One chunk on a worker: simulated (in parallel with other chunks), then cut in turn
+        (stock and feed order, after the chunk before it); its batch is then built as a task
+        of its own, with whether it is the last. None once the feed has ended."""
+        minute = first_minute + chunk * self.chunk_minutes
+        simulated: _Chunk | Exception | None = None
+        try:
+            if not feed.over:  # else the chunk was submitted ahead for nothing: the feed has ended
+                simulated = self._simulate_chunk(chunk, minute)
+        except Exception as error:  # raised in turn, so that later chunks do not wait for it
+            simulated = error
+        with _in_turn(previous, mine, feed):
+            if isinstance(simulated, Exception):
+                raise simulated
+            if feed.over or simulated is None:
+                return None
+            part = simulated
+            parts, due, offset, cut_us, final = self._cut(feed, part, minute, end_us, events)
+            return pool.submit(self._built, pool, parts, part, due, offset, cut_us, final)
+
+    def _built(
+        self,
+        pool: Executor,
+        parts: list[_Rows],
+        part: _Chunk,
+        due: npt.NDArray[np.int64],
+        offset: int,
+        cut_us: int,
+        final: bool,
+    ) -> tuple[GeneratedBatch, bool]:
+        """The batch of a cut chunk, and whether it is the last (a task of its own)."""
+        return self._build(parts, part, due, offset, cut_us, pool), final
+
+    def _cut(
+        self, feed: _Feed, part: _Chunk, minute: int, end_us: int | None, events: int | None
+    ) -> tuple[list[_Rows], npt.NDArray[np.int64], int, int, bool]:
+        """The stock of one chunk and which of its rows (with those held back before) reach
+        the feed now: the rows, the due ones' indexes in feed order, their offset in the
+        stream, the batch's end time and whether it is the last. Runs in chunk order."""
+        chunk_end_us = (minute + self.chunk_minutes) * MICROS_PER_MINUTE
+        final = end_us is not None and chunk_end_us >= end_us
+        cut_us = end_us if (final and end_us is not None) else chunk_end_us
+        stock_rows = self._stock_chunk(part.chunk, minute, part.sales, feed.stock)
+        parts = [*feed.pending, *part.parts, stock_rows]
+        emit = np.concatenate([p.columns["emit"] for p in parts])
+        order = stable_order(emit)
+        if final and end_us is not None:
+            # the end of a --days run: what is still held back is flushed as late
+            # arrivals, and events of visits that run past the end are not part of it
+            ts = np.concatenate([p.columns["ts"] for p in parts])
+            due, held = order[np.take(ts, order) < end_us], order[:0]
+        else:
+            split = int(np.searchsorted(np.take(emit, order), cut_us, side="left"))
+            due, held = order[:split], order[split:]
+        offset = feed.emitted
+        if events is not None and offset + len(due) >= events:
+            due, final = due[: events - offset], True
+        feed.pending = [_Rows.gather(parts, held)._used_lines()]  # held rows keep only their lines
+        feed.emitted += len(due)
+        feed.chunks += 1
+        feed.over = final
+        return parts, due, offset, cut_us, final
 
     # -- one chunk: simulated in parallel, stock in order, built in parallel ----------------
     def _simulate_chunk(self, chunk: int, minute: int) -> _Chunk:
@@ -398,7 +515,13 @@ class Simulator:
         return _Rows(columns, _no_lines())
 
     def _build(
-        self, parts: list[_Rows], part: _Chunk, due: npt.NDArray[np.int64], offset: int, cut_us: int
+        self,
+        parts: list[_Rows],
+        part: _Chunk,
+        due: npt.NDArray[np.int64],
+        offset: int,
+        cut_us: int,
+        pool: Executor | None = None,
     ) -> GeneratedBatch:
         """The batch of the rows now due (indexes into ``parts`` stacked), as Arrow."""
         now = _Rows.gather(parts, due, without=frozenset({"emit"}))
@@ -419,7 +542,7 @@ class Simulator:
         )
         return self._emit(
             offset,
-            self._arrow(now, part),
+            self._arrow(now, part, pool),
             now.columns["kind"],
             now.columns["detail"],
             bot_labels,
@@ -616,8 +739,9 @@ class Simulator:
                 rows["user"][where] = self._unknown_customer0 + rng.integers(1000, size=len(where))
 
     # -- Arrow ----------------------------------------------------------------------------
-    def _arrow(self, table: _Rows, part: _Chunk) -> pa.Table:
-        """The rows as an Arrow table in the contract's schema."""
+    def _arrow(self, table: _Rows, part: _Chunk, pool: Executor | None = None) -> pa.Table:
+        """The rows as an Arrow table in the contract's schema (half of the columns on another
+        worker of ``pool`` if one is free)."""
         world, rows, lines = self.world, table.columns, table.lines
         n = table.size
         etype = rows["event_type"]
@@ -640,9 +764,9 @@ class Simulator:
             ],
             fields=list(EVENTS_SCHEMA.field("items").type.value_type),
         )
-        offsets = np.zeros(n + 1, np.int32)
-        offsets[purchases + 1] = line_count
-        np.cumsum(offsets, out=offsets)
+        counts = np.zeros(n + 1, np.int32)
+        counts[purchases + 1] = line_count
+        offsets = np.cumsum(counts, dtype=np.int32)  # not in place: that would hold the GIL
         is_purchase = np.zeros(n, bool)
         is_purchase[purchases] = True
         is_cart = (etype >= CODE["add_to_cart"]) & (etype <= CODE["update_cart"])
@@ -662,63 +786,76 @@ class Simulator:
             self._blank = np.zeros(2 * (16 * n + 8), np.uint8)
             self._blank.flags.writeable = False
         blank = self._blank
-        columns = {
-            "event_id": hex_ids(chunk, rows["row"], salt=self._salt + 1),
-            "event_type": category(etype, EVENT_TYPE_VALUES),
-            "event_ts": timestamps(rows["ts"], valid=present["event_ts"]),
-            "received_ts": nulls(n, TIMESTAMP, blank),
-            "schema_version": fixed(np.full(n, SCHEMA_VERSION, np.int16), pa.int16()),
-            "user_id": take_ids(self._customer_ids, rows["user"], valid=has_user),
-            "session_id": self._session_ids(chunk, rows["visit"], present["session_id"], part),
-            "channel": category(rows["channel"], [c.value for c in CHANNELS], valid=present["channel"]),
-            "store_id": take_ids(world.store_ids, rows["store"], valid=rows["store"] >= 0),
-            "country": category(rows["country"], COUNTRY_CODES, valid=present["country"]),
-            "device": category(rows["device"], [d.value for d in DEVICES], valid=rows["device"] >= 0),
-            "page": spread(_PAGES.take(np.compress(has_page, rows["page"])), has_page),
-            "search_query": spread(_QUERIES.take(np.compress(has_query, rows["query"])), has_query),
-            "results_count": fixed(rows["results"], pa.int32(), valid=has_query),
-            "product_id": take_ids(self._product_ids, product, valid=has_product),
-            # unknown products (a fault) show the category of a real one: the id is what is wrong
-            "category": category(
-                lookup(self._product_category, product + 1), CATEGORY_NAMES, valid=has_product
-            ),
-            "unit_price": money(rows["unit_price"], valid=rows["price_shown"]),
-            "quantity": fixed(rows["quantity"], pa.int32(), valid=is_cart),
-            "order_id": hex_ids(
-                np.take(chunk, order_rows),
-                np.take(rows["order"], order_rows),
-                salt=self._salt + 3,
-                valid=has_order,
-            ),
-            "payment_method": category(
-                rows["payment"], [p.value for p in PAYMENTS], valid=rows["payment"] >= 0
-            ),
-            "currency": category(blank[: 4 * n].view(np.int32), ["USD"], valid=has_order),
-            "items": pa.ListArray.from_buffers(
-                EVENTS_SCHEMA.field("items").type,
-                n,
-                [pa.py_buffer(np.packbits(is_purchase, bitorder="little")), pa.py_buffer(offsets)],
-                children=[items],
-            ),
-            "order_total": money(rows["order_total"], valid=has_order),
-            "failure_reason": category(
-                rows["failure"], [f.value for f in FailureReason], valid=rows["failure"] >= 0
-            ),
-            "email": spread(world.customers.column("email").take(customers).combine_chunks(), is_customer),
-            "customer_name": spread(
-                world.customers.column("name").take(customers).combine_chunks(), is_customer
-            ),
-            "city": spread(_CITIES.take(np.compress(has_city, rows["city"])), has_city),
-            "age": fixed(age, pa.int16(), valid=is_customer),
-            "registered_at": timestamps(rows["registered_us"], valid=is_customer),
-            "product_name": nulls(n, pa.string(), blank),
-            "sku": nulls(n, pa.string(), blank),
-            "brand": nulls(n, EVENTS_SCHEMA.field("brand").type, blank),
-            "price": money(rows["price_cents"], valid=is_update),
-            "cost": nulls(n, EVENTS_SCHEMA.field("cost").type, blank),
-            "inventory": fixed(rows["inventory"], pa.int32(), valid=is_update),
-            "rating": fixed(rows["rating"], pa.float32(), valid=is_update),
-        }
+
+        def id_columns() -> dict[str, pa.Array]:
+            """The hashed, looked-up and spread string columns: about half of the work."""
+            return {
+                "event_id": hex_ids(chunk, rows["row"], salt=self._salt + 1),
+                "user_id": take_ids(self._customer_ids, rows["user"], valid=has_user),
+                "session_id": self._session_ids(chunk, rows["visit"], present["session_id"], part),
+                "store_id": take_ids(world.store_ids, rows["store"], valid=rows["store"] >= 0),
+                "page": spread(_PAGES.take(np.compress(has_page, rows["page"])), has_page),
+                "search_query": spread(_QUERIES.take(np.compress(has_query, rows["query"])), has_query),
+                "product_id": take_ids(self._product_ids, product, valid=has_product),
+                "order_id": hex_ids(
+                    np.take(chunk, order_rows),
+                    np.take(rows["order"], order_rows),
+                    salt=self._salt + 3,
+                    valid=has_order,
+                ),
+            }
+
+        def other_columns() -> dict[str, pa.Array]:
+            """The rest: fixed-width values and dictionary codes, mostly as they are."""
+            return {
+                "event_type": category(etype, EVENT_TYPE_VALUES),
+                "event_ts": timestamps(rows["ts"], valid=present["event_ts"]),
+                "received_ts": nulls(n, TIMESTAMP, blank),
+                "schema_version": fixed(np.full(n, SCHEMA_VERSION, np.int16), pa.int16()),
+                "channel": category(rows["channel"], [c.value for c in CHANNELS], valid=present["channel"]),
+                "country": category(rows["country"], COUNTRY_CODES, valid=present["country"]),
+                "device": category(rows["device"], [d.value for d in DEVICES], valid=rows["device"] >= 0),
+                "results_count": fixed(rows["results"], pa.int32(), valid=has_query),
+                # unknown products (a fault) show the category of a real one: the id is what is wrong
+                "category": category(
+                    lookup(self._product_category, product + 1), CATEGORY_NAMES, valid=has_product
+                ),
+                "unit_price": money(rows["unit_price"], valid=rows["price_shown"]),
+                "quantity": fixed(rows["quantity"], pa.int32(), valid=is_cart),
+                "payment_method": category(
+                    rows["payment"], [p.value for p in PAYMENTS], valid=rows["payment"] >= 0
+                ),
+                "currency": category(blank[: 4 * n].view(np.int32), ["USD"], valid=has_order),
+                "items": pa.ListArray.from_buffers(
+                    EVENTS_SCHEMA.field("items").type,
+                    n,
+                    [pa.py_buffer(np.packbits(is_purchase, bitorder="little")), pa.py_buffer(offsets)],
+                    children=[items],
+                ),
+                "order_total": money(rows["order_total"], valid=has_order),
+                "failure_reason": category(
+                    rows["failure"], [f.value for f in FailureReason], valid=rows["failure"] >= 0
+                ),
+                "email": spread(
+                    world.customers.column("email").take(customers).combine_chunks(), is_customer
+                ),
+                "customer_name": spread(
+                    world.customers.column("name").take(customers).combine_chunks(), is_customer
+                ),
+                "city": spread(_CITIES.take(np.compress(has_city, rows["city"])), has_city),
+                "age": fixed(age, pa.int16(), valid=is_customer),
+                "registered_at": timestamps(rows["registered_us"], valid=is_customer),
+                "product_name": nulls(n, pa.string(), blank),
+                "sku": nulls(n, pa.string(), blank),
+                "brand": nulls(n, EVENTS_SCHEMA.field("brand").type, blank),
+                "price": money(rows["price_cents"], valid=is_update),
+                "cost": nulls(n, EVENTS_SCHEMA.field("cost").type, blank),
+                "inventory": fixed(rows["inventory"], pa.int32(), valid=is_update),
+                "rating": fixed(rows["rating"], pa.float32(), valid=is_update),
+            }
+
+        others, ids = _in_parallel(pool, other_columns, id_columns)
+        columns = others | ids
         return pa.table([columns[f.name] for f in EVENTS_SCHEMA], schema=EVENTS_SCHEMA)
 
     def _session_ids(
@@ -800,6 +937,26 @@ class Simulator:
         return GeneratedBatch(
             offset=offset, events=rows, labels=labels, end_ts=datetime.fromtimestamp(cut_us / MICROS, tz=UTC)
         )
+
+
+def _in_parallel(pool: Executor | None, here: Callable[[], _T], there: Callable[[], _U]) -> tuple[_T, _U]:
+    """``here()`` and ``there()``, the latter on a worker of ``pool`` that is free now or
+    becomes free before ``here()`` is done; else (and without a pool) after it, on this thread.
+
+    So a batch's build can take a second worker when it has nothing else to do (at the end
+    of a run), and no worker ever waits for one that is busy.
+
+    >>> _in_parallel(None, lambda: 1, lambda: 2)
+    (1, 2)
+    """
+    if pool is None:
+        return here(), there()
+    try:
+        future = pool.submit(there)
+    except RuntimeError:  # the pool is shutting down: the feed was closed
+        return here(), there()
+    first = here()
+    return first, there() if future.cancel() else future.result()
 
 
 def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:

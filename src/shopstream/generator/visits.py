@@ -105,7 +105,8 @@ def groups(counts: npt.NDArray[np.integer]) -> npt.NDArray[np.intp]:
     """For counts per group, the group of each member: ``np.repeat(np.arange(len(counts)), counts)``.
 
     Made with a scatter and a cumulative sum instead, because ``np.repeat`` holds the
-    GIL and the chunks are simulated on threads. The groups are ``intp``, numpy's index
+    GIL and the chunks are simulated on threads (so does a cumulative sum in place, or one
+    that casts: this one writes a new array of its input's type). The groups are ``intp``, numpy's index
     type: ``np.take`` copies an index of any other type to it first.
 
     >>> groups(np.array([2, 0, 1, 3])).tolist()
@@ -116,7 +117,7 @@ def groups(counts: npt.NDArray[np.integer]) -> npt.NDArray[np.intp]:
     steps = np.zeros(int(first[-1] + counts[-1]) if len(counts) else 0, dtype=np.intp)
     # the group number rises at a group's first member
     steps[np.take(first, members)] = np.diff(members, prepend=0)
-    group: npt.NDArray[np.intp] = np.cumsum(steps, out=steps)  # in place: no second array to fault in
+    group: npt.NDArray[np.intp] = np.cumsum(steps)
     return group
 
 
