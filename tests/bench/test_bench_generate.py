@@ -1,4 +1,4 @@
-"""Performance requirement of the simulator: at least 5 M events/s on one core (``make bench``)."""
+"""Performance requirement of the simulator: at least 5M events/s on this 2-core machine (``make bench``)."""
 
 from __future__ import annotations
 
