@@ -521,7 +521,7 @@ class Simulator:
         due: npt.NDArray[np.int64],
         offset: int,
         cut_us: int,
-        pool: Executor | None = None,
+        pool: Executor,
     ) -> GeneratedBatch:
         """The batch of the rows now due (indexes into ``parts`` stacked), as Arrow."""
         now = _Rows.gather(parts, due, without=frozenset({"emit"}))
@@ -739,7 +739,7 @@ class Simulator:
                 rows["user"][where] = self._unknown_customer0 + rng.integers(1000, size=len(where))
 
     # -- Arrow ----------------------------------------------------------------------------
-    def _arrow(self, table: _Rows, part: _Chunk, pool: Executor | None = None) -> pa.Table:
+    def _arrow(self, table: _Rows, part: _Chunk, pool: Executor) -> pa.Table:
         """The rows as an Arrow table in the contract's schema (half of the columns on another
         worker of ``pool`` if one is free)."""
         world, rows, lines = self.world, table.columns, table.lines
@@ -939,18 +939,17 @@ class Simulator:
         )
 
 
-def _in_parallel(pool: Executor | None, here: Callable[[], _T], there: Callable[[], _U]) -> tuple[_T, _U]:
+def _in_parallel(pool: Executor, here: Callable[[], _T], there: Callable[[], _U]) -> tuple[_T, _U]:
     """``here()`` and ``there()``, the latter on a worker of ``pool`` that is free now or
-    becomes free before ``here()`` is done; else (and without a pool) after it, on this thread.
+    becomes free before ``here()`` is done; else after it, on this thread.
 
     So a batch's build can take a second worker when it has nothing else to do (at the end
     of a run), and no worker ever waits for one that is busy.
 
-    >>> _in_parallel(None, lambda: 1, lambda: 2)
+    >>> with ThreadPoolExecutor(max_workers=1) as pool:
+    ...     _in_parallel(pool, lambda: 1, lambda: 2)
     (1, 2)
     """
-    if pool is None:
-        return here(), there()
     try:
         future = pool.submit(there)
     except RuntimeError:  # the pool is shutting down: the feed was closed
