@@ -34,7 +34,6 @@ from shopstream.generator.world import (
     COUNTRIES,
     PAYMENT_SHARE,
     World,
-    sample_in_groups,
 )
 from shopstream.settings import GeneratorSettings
 
@@ -266,12 +265,7 @@ def simulate_visits(
     is_pos = rng.random(n) < funnel.pos_share
     store = np.full(n, -1, dtype=np.int64)
     if is_pos.any():
-        stores_by_country = np.argsort(world.store_country, kind="stable").astype(np.int64)
-        bounds = np.searchsorted(
-            world.store_country[stores_by_country], np.arange(len(COUNTRIES) + 1)
-        ).astype(np.int64)
-        cdf = np.arange(len(stores_by_country) + 1, dtype=np.float64)
-        picked = sample_in_groups(rng, v_country[is_pos].astype(np.int64), stores_by_country, bounds, cdf)
+        picked = world.stores_by_country.draw(rng, v_country[is_pos].astype(np.int64))
         picked = np.where(picked >= 0, picked, rng.integers(len(world.store_country), size=len(picked)))
         store[is_pos] = picked
         v_country[is_pos] = world.store_country[picked]
@@ -285,13 +279,7 @@ def simulate_visits(
     device[is_bot] = 0
     known = np.flatnonzero(np.where(is_pos, rng.random(n) < 0.4, rng.random(n) < funnel.login_rate) & ~is_bot)
     customer = np.full(n, -1, dtype=np.int64)
-    customer[known] = sample_in_groups(
-        rng,
-        v_country[known].astype(np.int64),
-        world.customer_by_country,
-        world.customer_country_bounds,
-        world.customer_activity_cdf,
-    )
+    customer[known] = world.customers_by_country.draw(rng, v_country[known].astype(np.int64))
     not_yet = (customer >= 0) & (world.customer_registered_us[np.maximum(customer, 0)] > v_start)
     customer[not_yet] = -1
     interest = _choice(rng, CATEGORY_SHARE, n)
