@@ -123,18 +123,24 @@ def season(day: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
 def visit_intensity(first_minute: int, minutes: int, sessions_per_day: float) -> npt.NDArray[np.float64]:
     """Expected visits per (minute, country) for ``minutes`` epoch minutes from ``first_minute``.
 
-    The daily curve follows each country's local clock, interpolated between hours.
+    The daily curve follows each country's local clock, interpolated between hours. Every
+    country's clock runs through the same stretch of local time, shifted: the curve is
+    worked out once per minute of that stretch, then looked up per (minute, country).
     """
-    minute = first_minute + np.arange(minutes, dtype=np.int64)
-    local = (minute[:, None] + COUNTRY_UTC_OFFSET[None, :] * 60) % MINUTES_PER_DAY
-    hour = local / 60.0
+    offset = COUNTRY_UTC_OFFSET * 60
+    earliest = int(offset.min())
+    local_time = first_minute + earliest + np.arange(minutes + int(offset.max()) - earliest, dtype=np.int64)
+    hour = (local_time % MINUTES_PER_DAY) / 60.0
     low = np.floor(hour).astype(np.int64)
     frac = hour - low
     daily = _HOURLY[low % 24] * (1 - frac) + _HOURLY[(low + 1) % 24] * frac
-    day = (minute[:, None] + COUNTRY_UTC_OFFSET[None, :] * 60) // MINUTES_PER_DAY
+    day = local_time // MINUTES_PER_DAY
     weekday = _WEEKDAY[(day + 3) % 7]  # 1970-01-01 was a Thursday
-    first_day = int(day.min())
-    seasonal = season(np.arange(first_day, int(day.max()) + 1))  # once per day, not per minute
+    first_day = int(day[0])
+    seasonal = season(np.arange(first_day, int(day[-1]) + 1))  # once per day, not per minute
     factor = daily * weekday * seasonal[day - first_day]
-    result: npt.NDArray[np.float64] = factor * COUNTRY_SHARE[None, :] * (sessions_per_day / MINUTES_PER_DAY)
+    at = np.arange(minutes)[:, None] + (offset - earliest)[None, :]
+    result: npt.NDArray[np.float64] = (
+        np.take(factor, at) * COUNTRY_SHARE[None, :] * (sessions_per_day / MINUTES_PER_DAY)
+    )
     return result
