@@ -577,12 +577,12 @@ def _products_of(
     categories = interest.copy()
     wander = np.flatnonzero(rng.random(len(interest)) < spread)
     categories[wander] = _choice(rng, CATEGORY_SHARE, len(wander))
-    start = np.take(world.product_table_bounds, categories)
-    size = np.take(world.product_table_bounds, categories + 1) - start
-    slot = start + (rng.random(len(interest)) * size).astype(np.int64)
+    size = lookup(world.product_table_size, categories)
+    slot = lookup(world.product_table_start, categories) + (rng.random(len(interest)) * size).astype(np.int64)
     picked: npt.NDArray[np.int64] = np.take(world.product_table, slot, mode="clip")
-    empty = np.flatnonzero(size == 0)  # a category without products (tiny catalogues): any product
-    picked[empty] = rng.integers(world.n_products, size=len(empty))
+    if not world.product_table_size.all():  # a category without products (tiny catalogues): any product
+        empty = np.flatnonzero(size == 0)
+        picked[empty] = rng.integers(world.n_products, size=len(empty))
     return picked
 
 

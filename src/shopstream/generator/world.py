@@ -228,7 +228,10 @@ class World:
     """Index of the product most often bought together with this one."""
     product_table: npt.NDArray[np.int64]
     """Per category, products repeated in proportion to popularity: a lookup-table sampler."""
-    product_table_bounds: npt.NDArray[np.int64]
+    product_table_start: npt.NDArray[np.int64]
+    product_table_size: npt.NDArray[np.float64]
+    """Per category, where its stretch of ``product_table`` starts and how long it is (as a
+    float: it scales uniform draws)."""
     store_ids: npt.NDArray[np.uint8]
     store_country: npt.NDArray[np.int16]
     stores_by_country: WeightedGroups
@@ -472,7 +475,7 @@ def build_world(settings: GeneratorSettings) -> World:
         quantiles = (np.arange(slots) + 0.5) / slots * cdf[-1]
         table_parts.append(by_category[lo + np.minimum(np.searchsorted(cdf, quantiles), hi - lo - 1)])
     product_table = np.concatenate(table_parts)
-    product_table_bounds = np.concatenate([[0], np.cumsum([len(t) for t in table_parts])]).astype(np.int64)
+    product_table_sizes = np.array([len(t) for t in table_parts], np.int64)
     return World(
         customers=customers,
         products=products,
@@ -490,7 +493,8 @@ def build_world(settings: GeneratorSettings) -> World:
         product_rating=rating,
         product_partner=partner,
         product_table=product_table,
-        product_table_bounds=product_table_bounds,
+        product_table_start=np.cumsum(product_table_sizes) - product_table_sizes,
+        product_table_size=product_table_sizes.astype(np.float64),
         store_ids=store_ids,
         store_country=store_country,
         stores_by_country=WeightedGroups.of(store_country, np.ones(n_stores), len(COUNTRIES)),
