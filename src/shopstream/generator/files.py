@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import IO, Literal
 
@@ -190,25 +191,22 @@ def _released(batch: GeneratedBatch, lag_us: int) -> Iterator[GeneratedBatch]:
         now_us = int(time.time() * 1_000_000) - lag_us
         ready = int(np.searchsorted(release, now_us, side="right"))
         if ready > done:
-            events = batch.events.slice(done, ready - done)
-            labels = batch.labels.filter(
-                pc.and_(
-                    pc.greater_equal(
-                        pc.fill_null(batch.labels.column("position"), batch.offset + done),
-                        batch.offset + done,
-                    ),
-                    pc.less(
-                        pc.fill_null(batch.labels.column("position"), batch.offset + done),
-                        batch.offset + ready,
-                    ),
-                )
-            )
             yield GeneratedBatch(
-                offset=batch.offset + done, events=events, labels=labels, end_ts=batch.end_ts
+                offset=batch.offset + done,
+                events=batch.events.slice(done, ready - done),
+                end_ts=batch.end_ts,
+                make_labels=partial(_labels_between, batch, batch.offset + done, batch.offset + ready),
             )
             done = ready
         else:
             time.sleep(min(0.5, max(0.01, (release[done] - now_us) / 1_000_000)))
+
+
+def _labels_between(batch: GeneratedBatch, start: int, stop: int) -> pa.Table:
+    """The labels of ``batch`` for the stream's positions ``start`` to ``stop``; those without
+    a position (bots, incidents) go with the batch's first slice, once."""
+    position = pc.fill_null(batch.labels.column("position"), batch.offset)
+    return batch.labels.filter(pc.and_(pc.greater_equal(position, start), pc.less(position, stop)))
 
 
 def generate_files(

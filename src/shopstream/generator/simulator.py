@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cached_property, partial
 from typing import Any, TypeVar
 
 import numpy as np
@@ -194,9 +195,16 @@ class GeneratedBatch:
     offset: int
     """Position of the first event in the whole stream."""
     events: pa.Table
-    labels: pa.Table
     end_ts: datetime
     """Simulated time up to which this batch has emitted the feed."""
+    make_labels: Callable[[], pa.Table] = field(repr=False, compare=False)
+    """Works :attr:`labels` out."""
+
+    @cached_property
+    def labels(self) -> pa.Table:
+        """The ground truth of the batch's anomalies (:data:`LABELS_SCHEMA`), worked out when
+        first read: a consumer that wants only the events, as ingestion, never pays for it."""
+        return self.make_labels()
 
 
 @dataclass(frozen=True)
@@ -222,6 +230,16 @@ class _Chunk:
     session_ids: npt.NDArray[np.uint8]
     """The session id of each visit of the chunk (registrations' visits last), as 16-byte rows."""
     incidents: list[tuple[int, int, int, float, int]]
+
+
+@dataclass(frozen=True)
+class _Bots:
+    """The bot visits first seen in a batch: their chunk, visit numbers, starts and events."""
+
+    chunk: int
+    visit: npt.NDArray[np.int64]
+    start_us: npt.NDArray[np.int64]
+    events: npt.NDArray[np.int64]
 
 
 @dataclass
@@ -531,23 +549,28 @@ class Simulator:
         seen = np.zeros(int(part.bot_visit.max(initial=-1)) + 1, bool)
         seen[now.columns["visit"][bot_rows]] = True
         present = seen[part.bot_visit]
-        bot = part.bot_visit[present]
-        bot_labels = pa.table(
-            {
-                "kind": pa.array([Anomaly.BOT_SESSION.value] * len(bot), pa.string()),
-                "entity_id": hex_ids(part.chunk, bot, salt=self._salt + 2),
-                "start_ts": timestamps(part.bot_start_us[present]),
-                "detail": pa.array([f"{k} events" for k in part.bot_events[present]], pa.string()),
-            }
+        bots = _Bots(
+            part.chunk, part.bot_visit[present], part.bot_start_us[present], part.bot_events[present]
         )
-        return self._emit(
+        kind = now.columns["kind"]
+        labelled = np.flatnonzero(kind >= 0)
+        rows = self._arrow(now, part, pool)
+        # only what the labels need is kept for them: not the chunk's rows
+        make_labels = partial(
+            self._labels,
             offset,
-            self._arrow(now, part, pool),
-            now.columns["kind"],
-            now.columns["detail"],
-            bot_labels,
+            rows,
+            labelled,
+            kind[labelled],
+            now.columns["detail"][labelled],
+            bots,
             part.incidents,
-            cut_us,
+        )
+        return GeneratedBatch(
+            offset=offset,
+            events=rows,
+            end_ts=datetime.fromtimestamp(cut_us / MICROS, tz=UTC),
+            make_labels=make_labels,
         )
 
     def _customer_rows(
@@ -879,25 +902,24 @@ class Simulator:
         ids[earlier] = hex_matrix(chunk[earlier], visit[earlier], salt=self._salt + 2)
         return strings(ids, valid)
 
-    def _emit(
+    def _labels(
         self,
         offset: int,
         rows: pa.Table,
-        kind: npt.NDArray[np.int8],
-        detail_code: npt.NDArray[np.int16],
-        bot_labels: pa.Table,
+        labelled: npt.NDArray[np.int64],
+        k: npt.NDArray[np.int8],
+        detail_codes: npt.NDArray[np.int8],
+        bots: _Bots,
         incidents: list[tuple[int, int, int, float, int]],
-        cut_us: int,
-    ) -> GeneratedBatch:
-        labelled = np.flatnonzero(kind >= 0)
+    ) -> pa.Table:
+        """A batch's labels: its labelled rows (at ``labelled``, of kinds ``k``), the bots
+        first seen in it and the incidents that start in its chunk."""
         sub = rows.select(["event_id", *_ENTITY_COLUMNS]).take(pa.array(labelled))
-        k = kind[labelled]
         entity = pc.choose(
             pa.array(_ENTITY_OF_KIND[k]),
             *(sub.column(name).combine_chunks() for name in _ENTITY_COLUMNS),
             pa.nulls(len(labelled), pa.string()),
         )
-        detail_codes = detail_code[labelled]
         detail = pc.if_else(
             pa.array((k == _A[Anomaly.MISSING_FIELD]) & (detail_codes >= 0)),
             pa.array(MISSABLE).take(pa.array(np.maximum(detail_codes, 0))),
@@ -910,6 +932,14 @@ class Simulator:
                 "entity_id": entity,
                 "position": pa.array(offset + labelled, pa.int64()),
                 "detail": detail,
+            }
+        )
+        bot_labels = pa.table(
+            {
+                "kind": pa.array([Anomaly.BOT_SESSION.value] * len(bots.visit), pa.string()),
+                "entity_id": hex_ids(bots.chunk, bots.visit, salt=self._salt + 2),
+                "start_ts": timestamps(bots.start_us),
+                "detail": pa.array([f"{k} events" for k in bots.events], pa.string()),
             }
         )
         incident_labels = pa.table(
@@ -931,11 +961,8 @@ class Simulator:
                 ),
             }
         )
-        labels = pa.concat_tables(
+        return pa.concat_tables(
             [_conform(t, LABELS_SCHEMA) for t in (row_labels, bot_labels, incident_labels)]
-        )
-        return GeneratedBatch(
-            offset=offset, events=rows, labels=labels, end_ts=datetime.fromtimestamp(cut_us / MICROS, tz=UTC)
         )
 
 

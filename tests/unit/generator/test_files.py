@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import time
 from pathlib import Path
@@ -11,8 +12,9 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from shopstream.generator import Simulator
 from shopstream.generator.errors import GeneratorError
-from shopstream.generator.files import FORMATS, generate_files
+from shopstream.generator.files import FORMATS, _labels_between, generate_files
 from shopstream.settings import GeneratorSettings
 
 
@@ -93,6 +95,19 @@ def test_live_mode_follows_the_wall_clock(tmp_path: Path) -> None:
     assert report.last_ts is not None
     assert report.last_ts.timestamp() <= time.time() + 1
     assert elapsed > 0.3  # events were released by the clock, not written at once
+
+
+def test_live_slices_share_out_a_batchs_labels_each_once() -> None:
+    batch = next(Simulator(GeneratorSettings(anomaly_rate=0.2)).batches(events=60_000))
+    cuts = [batch.offset, batch.offset + 1_000, batch.offset + 25_000, batch.offset + batch.events.num_rows]
+    slices = [_labels_between(batch, start, stop) for start, stop in itertools.pairwise(cuts)]
+    positionless = batch.labels.column("position").null_count
+    assert positionless > 0  # bots and incidents: they go with the first slice only
+    assert [s.column("position").null_count for s in slices] == [positionless, 0, 0]
+    assert sum(s.num_rows for s in slices) == batch.labels.num_rows
+    for (start, stop), labels in zip(itertools.pairwise(cuts), slices, strict=True):
+        positions = labels.column("position").drop_null().to_pylist()
+        assert all(start <= p < stop for p in positions)
 
 
 @pytest.mark.parametrize(

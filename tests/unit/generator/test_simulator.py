@@ -9,7 +9,7 @@ import pytest
 
 from factories import simulated
 from shopstream.events import violations
-from shopstream.generator import ANOMALY_POPULATION, Anomaly, Simulator
+from shopstream.generator import ANOMALY_POPULATION, Anomaly, GeneratedBatch, Simulator
 from shopstream.generator.calendar import INCIDENTS, MINUTES_PER_DAY, plan_day
 from shopstream.generator.summary import summarize
 from shopstream.settings import FunnelSettings, GeneratorSettings
@@ -60,6 +60,19 @@ def test_same_seed_same_batches_other_seed_other_batches() -> None:
 
     assert first_batch(3).equals(first_batch(3))
     assert not first_batch(3).equals(first_batch(4))
+
+
+def test_labels_are_worked_out_when_first_read_and_only_once() -> None:
+    batch = next(Simulator(GeneratorSettings()).batches(events=20_000))
+    calls = []
+    lazy = GeneratedBatch(
+        batch.offset, batch.events, batch.end_ts, make_labels=lambda: calls.append(1) or batch.labels
+    )
+    assert lazy.events.num_rows == 20_000
+    assert calls == []
+    assert lazy.labels is lazy.labels
+    assert lazy.labels.equals(batch.labels)
+    assert calls == [1]
 
 
 def test_events_mode_stops_at_exactly_n() -> None:
