@@ -93,7 +93,11 @@ def generate(
     fmt: Annotated[FileFormat, typer.Option("--format", help="File format.")] = FileFormat.PARQUET,
     rate: Annotated[
         float | None,
-        typer.Option(min=0, help="Pace output at this many events per second (default: flat out)."),
+        typer.Option(
+            min=0,
+            help="Run live against the clock at this many events per second on the day's average "
+            "(default: flat out).",
+        ),
     ] = None,
     config: ConfigOption = None,
 ) -> None:
@@ -180,7 +184,8 @@ def stream_command(
     days: Annotated[float | None, typer.Option(min=0, help="With --simulate: days of the shop.")] = None,
     events: Annotated[int | None, typer.Option(min=1, help="With --simulate: events to simulate.")] = None,
     rate: Annotated[
-        float | None, typer.Option(help="With --simulate: live, about this many events per second.")
+        float | None,
+        typer.Option(help="With --simulate: live, about this many events per second on the day's average."),
     ] = None,
     follow: Annotated[
         bool, typer.Option(help="Keep watching the paths and stream files as they appear (Ctrl-C stops).")
