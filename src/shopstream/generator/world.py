@@ -246,6 +246,9 @@ class World:
         return len(self.product_category)
 
 
+_GUIDE_BLOCK = 1 << 20
+
+
 @dataclass(frozen=True)
 class WeightedGroups:
     """Members ordered by group, with cumulative weights: weighted draws within a group."""
@@ -270,12 +273,15 @@ class WeightedGroups:
         bounds = np.searchsorted(groups[order], np.arange(n_groups + 1)).astype(np.int64)
         cdf = np.concatenate([[0.0], np.cumsum(weights[order])])
         n_steps = max(2 * len(order), 1)
-        marks = np.arange(n_steps + 1) * (cdf[-1] / n_steps)
-        marks[-1] = cdf[-1]  # exactly: the last step must find the last position
-        guide = (np.searchsorted(cdf, marks, side="right") - 1).astype(np.int32)  # sorted keys: fast
-        mark = np.arange(n_steps + 1)
-        widest = guide[np.minimum(mark + 2, n_steps)] - guide[np.maximum(mark - 1, 0)]
-        return cls(order, bounds, cdf, guide, int(widest.max()).bit_length())
+        guide = np.empty(n_steps + 1, np.int32)
+        for first in range(0, n_steps + 1, _GUIDE_BLOCK):  # in blocks: 10M members need no 2 GB
+            marks = np.arange(first, min(first + _GUIDE_BLOCK, n_steps + 1)) * (cdf[-1] / n_steps)
+            guide[first : first + len(marks)] = np.searchsorted(cdf, marks, side="right") - 1  # sorted: fast
+        guide[-1] = len(cdf) - 1  # exactly: rounding may put the last step's mark short of the total
+        # a weight is looked for between the step below its own and the one two above it
+        padded = np.concatenate([guide[:1], guide, guide[-1:], guide[-1:]])
+        widest = int((padded[3:] - padded[:-3]).max())
+        return cls(order, bounds, cdf, guide, widest.bit_length())
 
     def draw(self, rng: np.random.Generator, group: npt.NDArray[np.integer]) -> npt.NDArray[np.int64]:
         """One weighted draw per element of ``group`` from the members of that group.

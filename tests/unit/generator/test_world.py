@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shopstream.generator import world
 from shopstream.generator.world import WeightedGroups
 
 weight = st.one_of(st.just(0.0), st.floats(1e-6, 1e6, allow_nan=False, allow_infinity=False))
@@ -32,3 +34,13 @@ def test_draws_follow_the_weights_within_each_group() -> None:
     assert set(np.unique(drawn).tolist()) == {0, 2}
     assert abs(np.mean(drawn == 2) - 0.75) < 0.01
     assert groups.draw(rng, np.array([1, 2])).tolist() == [1, -1]
+
+
+def test_the_guide_is_the_same_built_in_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(3)
+    groups, weights = rng.integers(0, 4, 1_000), rng.lognormal(0, 2, 1_000)
+    whole = WeightedGroups.of(groups, weights, 4)
+    monkeypatch.setattr(world, "_GUIDE_BLOCK", 7)
+    blocks = WeightedGroups.of(groups, weights, 4)
+    assert blocks.guide.tolist() == whole.guide.tolist()
+    assert blocks.steps == whole.steps
