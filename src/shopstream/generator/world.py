@@ -249,6 +249,16 @@ class World:
 _GUIDE_BLOCK = 1 << 20
 
 
+def _grouped_cdf(
+    groups: npt.NDArray[np.integer], weights: npt.NDArray[np.float64], n_groups: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Members ordered by group, group bounds, and cumulative weights along that order."""
+    order = np.argsort(groups, kind="stable").astype(np.int64)
+    bounds = np.searchsorted(groups[order], np.arange(n_groups + 1)).astype(np.int64)
+    cdf = np.concatenate([[0.0], np.cumsum(weights[order])])
+    return order, bounds, cdf
+
+
 @dataclass(frozen=True)
 class WeightedGroups:
     """Members ordered by group, with cumulative weights: weighted draws within a group."""
@@ -269,9 +279,7 @@ class WeightedGroups:
     def of(
         cls, groups: npt.NDArray[np.integer], weights: npt.NDArray[np.float64], n_groups: int
     ) -> WeightedGroups:
-        order = np.argsort(groups, kind="stable").astype(np.int64)
-        bounds = np.searchsorted(groups[order], np.arange(n_groups + 1)).astype(np.int64)
-        cdf = np.concatenate([[0.0], np.cumsum(weights[order])])
+        order, bounds, cdf = _grouped_cdf(groups, weights, n_groups)
         n_steps = max(2 * len(order), 1)
         guide = np.empty(n_steps + 1, np.int32)
         for first in range(0, n_steps + 1, _GUIDE_BLOCK):  # in blocks: 10M members need no 2 GB
@@ -418,9 +426,8 @@ def build_world(settings: GeneratorSettings) -> World:
     rating = np.round(np.clip(5 - rng.gamma(1.6, 0.45, m), 1, 5), 1).astype(np.float32)
     popularity = 1.0 / np.power(rng.permutation(m) + 1.0, 0.9)  # Zipf-like: a few best sellers
     inventory = np.maximum(20, rng.poisson(40 + 4000 * popularity / popularity.max())).astype(np.int64)
-    by_popularity = WeightedGroups.of(product_category, popularity, len(CATEGORIES))
-    by_category, category_bounds = by_popularity.order, by_popularity.bounds
-    popularity_cdf = by_popularity.cdf
+    # products are drawn from a lookup table built from these (below), not searched
+    by_category, category_bounds, popularity_cdf = _grouped_cdf(product_category, popularity, len(CATEGORIES))
     # a bundle partner in the same category (the next product in popularity order, cyclic)
     partner = np.empty(m, dtype=np.int64)
     for c in range(len(CATEGORIES)):
