@@ -334,7 +334,7 @@ class Simulator:
             )
 
         with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-            cutting: deque[Future[Future[tuple[GeneratedBatch, bool]] | None]] = deque()
+            cutting: deque[Future[tuple[Future[GeneratedBatch], bool] | None]] = deque()
             turn = threading.Event()
             turn.set()  # the first chunk cuts without waiting
             submitted = 0
@@ -368,12 +368,12 @@ class Simulator:
             try:
                 while True:
                     simulate_ahead()
-                    building = cutting.popleft().result()
-                    if building is None:  # cannot be: the chunk before it would have been the last
+                    cut = cutting.popleft().result()
+                    if cut is None:  # cannot be: the chunk before it would have been the last
                         raise RuntimeError("a chunk after the end of the feed")
+                    building, final = cut
                     simulate_ahead()  # before waiting for the batch: keep both workers busy
-                    batch, final = building.result()
-                    yield batch
+                    yield building.result()
                     if final:
                         return
             finally:
@@ -392,10 +392,11 @@ class Simulator:
         events: int | None,
         previous: threading.Event,
         mine: threading.Event,
-    ) -> Future[tuple[GeneratedBatch, bool]] | None:
+    ) -> tuple[Future[GeneratedBatch], bool] | None:
         """One chunk on a worker: simulated (in parallel with other chunks), then cut in turn
         (stock and feed order, after the chunk before it); its batch is then built as a task
-        of its own, with whether it is the last. None once the feed has ended."""
+        of its own. Gives that task and whether the batch is the last; None once the feed
+        has ended."""
         minute = first_minute + chunk * self.chunk_minutes
         simulated: _Chunk | Exception | None = None
         try:
@@ -410,20 +411,7 @@ class Simulator:
                 return None
             part = simulated
             parts, due, offset, cut_us, final = self._cut(feed, part, minute, end_us, events)
-            return pool.submit(self._built, pool, parts, part, due, offset, cut_us, final)
-
-    def _built(
-        self,
-        pool: Executor,
-        parts: list[_Rows],
-        part: _Chunk,
-        due: npt.NDArray[np.int64],
-        offset: int,
-        cut_us: int,
-        final: bool,
-    ) -> tuple[GeneratedBatch, bool]:
-        """The batch of a cut chunk, and whether it is the last (a task of its own)."""
-        return self._build(parts, part, due, offset, cut_us, pool), final
+            return pool.submit(self._build, parts, part, due, offset, cut_us, pool), final
 
     def _cut(
         self, feed: _Feed, part: _Chunk, minute: int, end_us: int | None, events: int | None
