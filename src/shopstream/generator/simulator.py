@@ -59,8 +59,10 @@ from shopstream.generator.visits import (
     QUERIES,
     Visits,
     groups,
+    join,
     ranges,
     simulate_visits,
+    since,
 )
 from shopstream.generator.world import (
     CATEGORY_NAMES,
@@ -88,6 +90,15 @@ _CHUNK_TARGET_EVENTS = 800_000
 """Upper bound of a chunk's events (estimated at ``_EVENTS_PER_VISIT``, so real chunks hold
 about half): larger chunks pay the per-chunk Python work and GIL hand-offs less often; beyond
 this the columns stop fitting in cache and time goes up again (measured at 150k-700k)."""
+OPEN_MINUTES = 30
+"""How long the shop has been open when the feed starts: the visits that began in these
+minutes and are still under way give the feed's first minutes their events, as many as
+the minutes after at the default funnel (the ``flat`` preset's longest visits leave its
+first ten minutes about 2% short)."""
+_OPEN_TARGET_EVENTS = 8 * _CHUNK_TARGET_EVENTS
+"""Upper bound of the events simulated (estimated as for chunks) for the visits under way
+when the feed opens: a live feed of thousands of events a second is opened on fewer minutes
+rather than waiting seconds for its first event."""
 _WORKERS = 2
 """Threads that simulate and build chunks; numpy and Arrow release the GIL in their loops."""
 _LOOKAHEAD = 2
@@ -283,6 +294,13 @@ def chunk_minutes(settings: GeneratorSettings) -> int:
     return fitting[-1] if fitting else 1
 
 
+def open_minutes(settings: GeneratorSettings) -> int:
+    """Minutes of visits simulated before the feed opens: :data:`OPEN_MINUTES`, or as many
+    as :data:`_OPEN_TARGET_EVENTS` allows."""
+    per_minute = settings.sessions_per_day * _EVENTS_PER_VISIT / MINUTES_PER_DAY
+    return int(min(OPEN_MINUTES, _OPEN_TARGET_EVENTS // max(per_minute, 1.0)))
+
+
 class Simulator:
     """A simulated shop. ``text_faults`` adds the faults only text feeds can carry."""
 
@@ -291,6 +309,7 @@ class Simulator:
         self.text_faults = text_faults
         self.world: World = build_world(settings)
         self.chunk_minutes = chunk_minutes(settings)
+        self.open_minutes = open_minutes(settings)
         n_products, n_customers = self.world.n_products, self.world.n_customers
         # ids that exist nowhere in the catalogue or customer base, for referential faults
         self._product_ids = np.concatenate([self.world.product_ids, digit_matrix("P9", np.arange(1000), 5)])
@@ -448,7 +467,9 @@ class Simulator:
         """Visits, customer events, order anomalies and feed faults of one chunk (no shared state)."""
         settings, world = self.settings, self.world
         rng = np.random.default_rng([settings.seed, 2, minute])
-        visits = simulate_visits(world, settings, rng, minute, self.chunk_minutes)
+        visits = simulate_visits(world, settings, rng, minute, self.chunk_minutes, opening=chunk == 0)
+        if chunk == 0:
+            visits = join([*self._under_way(minute), visits])
         visit_columns = _visit_rows(visits)
         sales = _sales(visits, visit_columns)
         customer_columns = self._customer_rows(rng, minute, visits.n_visits)
@@ -507,6 +528,22 @@ class Simulator:
             session_ids=hex_matrix(chunk, np.arange(n_sessions), salt=self._salt + 2),
             incidents=visits.incidents,
         )
+
+    def _under_way(self, minute: int) -> list[Visits]:
+        """The visits of the :func:`open_minutes` before the feed opens at ``minute``, from
+        then on: the shop is open already, so its first minutes are as busy as the next.
+        Simulated a chunk's minutes at a time, so memory stays that of a chunk."""
+        settings, world, start_us = self.settings, self.world, minute * MICROS_PER_MINUTE
+        step = max(1, min(self.chunk_minutes, self.open_minutes))
+        return [
+            since(
+                simulate_visits(
+                    world, settings, np.random.default_rng([settings.seed, 5, m]), m, min(step, minute - m)
+                ),
+                start_us,
+            )
+            for m in range(minute - self.open_minutes, minute, step)
+        ]
 
     def _stock_chunk(self, chunk: int, minute: int, sales: _Sales, stock: _StockState) -> _Rows:
         """The chunk's ``product_updated`` rows; advances the stock state (runs in order)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -183,8 +184,10 @@ cheaper than a Poisson draw."""
 
 
 def _minute_plans(
-    seed: int, first_minute: int, minutes: int, rate: float
+    seed: int, first_minute: int, minutes: int, rate: float, opening: bool
 ) -> tuple[dict[int, DayPlan], list[tuple[int, int, int, float, int]]]:
+    """The day plans of the minutes and the incidents that start in them; ``opening`` also
+    gives those under way at the first minute, from it on."""
     days = range(first_minute // MINUTES_PER_DAY, (first_minute + minutes - 1) // MINUTES_PER_DAY + 1)
     plans = {day: plan_day(seed, day, rate) for day in days}
     incidents = []
@@ -197,13 +200,14 @@ def _minute_plans(
             plan.incident_category,
             strict=True,
         ):
-            start = day * MINUTES_PER_DAY + int(s)
-            if first_minute <= start < first_minute + minutes:
+            start, end = day * MINUTES_PER_DAY + int(s), day * MINUTES_PER_DAY + int(e)
+            under_way = opening and start < first_minute < end
+            if first_minute <= start < first_minute + minutes or under_way:
                 incidents.append(
                     (
                         int(k),
-                        start * MICROS_PER_MINUTE,
-                        (day * MINUTES_PER_DAY + int(e)) * MICROS_PER_MINUTE,
+                        max(start, first_minute) * MICROS_PER_MINUTE,
+                        end * MICROS_PER_MINUTE,
                         float(strength),
                         int(cat),
                     )
@@ -212,12 +216,19 @@ def _minute_plans(
 
 
 def simulate_visits(
-    world: World, settings: GeneratorSettings, rng: np.random.Generator, first_minute: int, minutes: int
+    world: World,
+    settings: GeneratorSettings,
+    rng: np.random.Generator,
+    first_minute: int,
+    minutes: int,
+    *,
+    opening: bool = False,
 ) -> Visits:
-    """All visits starting in ``minutes`` epoch minutes from ``first_minute``."""
+    """All visits starting in ``minutes`` epoch minutes from ``first_minute``, with the
+    incidents that start in them (and, when ``opening`` the feed, those already under way)."""
     funnel = settings.funnel
     rate = settings.anomaly_rate
-    plans, incidents = _minute_plans(settings.seed, first_minute, minutes, rate)
+    plans, incidents = _minute_plans(settings.seed, first_minute, minutes, rate, opening)
 
     # -- per-minute conditions: incidents and promotions -------------------------------
     minute = first_minute + np.arange(minutes, dtype=np.int64)
@@ -555,6 +566,101 @@ def simulate_visits(
         line_quantity=line_quantity,
         line_price_cents=line_price,
         incidents=incidents,
+    )
+
+
+_PER_VISIT = (
+    "visit_start_us",
+    "visit_is_bot",
+    "visit_events",
+    "visit_channel",
+    "visit_device",
+    "visit_country",
+    "visit_store",
+)
+_PER_ROW = (
+    "visit",
+    "event_type",
+    "ts_us",
+    "user",
+    "page",
+    "query",
+    "results",
+    "product",
+    "unit_price_cents",
+    "price_shown",
+    "quantity",
+    "order",
+    "payment",
+    "failure",
+    "order_total_cents",
+)
+_PER_ORDER = ("order_line_start", "order_line_count")
+_PER_LINE = ("line_product", "line_quantity", "line_price_cents")
+"""The arrays of :class:`Visits`, by what they have one value for."""
+
+
+def since(visits: Visits, start_us: int) -> Visits:
+    """What of ``visits`` happens from ``start_us`` on: the visits still under way then,
+    with their later rows, orders and lines only, and none of their incidents.
+
+    A visit's rows are in time order, so each keeps a tail, and its start and event count
+    become those of the tail: a bot under way shows (and its label counts) only the events
+    it makes from then on.
+    """
+    rows = np.flatnonzero(visits.ts_us >= start_us)
+    old_visit = np.take(visits.visit, rows)
+    kept_visit = np.zeros(visits.n_visits, bool)
+    kept_visit[old_visit] = True
+    old_order = np.take(visits.order, rows)
+    ordering = old_order >= 0
+    kept_order = np.zeros(len(visits.order_line_count), bool)
+    kept_order[old_order[ordering]] = True
+    orders = np.flatnonzero(kept_order)
+    line_count = visits.order_line_count[orders]
+    line = ranges(visits.order_line_start[orders], line_count)
+    picks = [(_PER_VISIT, np.flatnonzero(kept_visit)), (_PER_ROW, rows), (_PER_LINE, line)]
+    tail = {name: getattr(visits, name)[at] for names, at in picks for name in names}
+    visit = np.take(np.cumsum(kept_visit) - 1, old_visit)
+    order = tail["order"]
+    order[ordering] = np.take(np.cumsum(kept_order) - 1, old_order[ordering])
+    tail |= {
+        "visit": visit.astype(np.intp),
+        "visit_start_us": np.maximum(tail["visit_start_us"], start_us),
+        "visit_events": np.bincount(visit, minlength=len(tail["visit_events"])).astype(np.int64),
+        "order_line_start": np.cumsum(line_count) - line_count,
+        "order_line_count": line_count,
+    }
+    return Visits(n_visits=len(tail["visit_events"]), **tail)
+
+
+def join(parts: list[Visits]) -> Visits:
+    """The visits of ``parts`` as one chunk's, in order: visit and order numbers of each
+    part follow those of the parts before it."""
+    if len(parts) == 1:
+        return parts[0]
+
+    def numbered(name: str, sizes: list[int]) -> npt.NDArray[Any]:
+        """The parts' ``name`` numbers, each after those of the parts before (-1 stays "none")."""
+        firsts = np.cumsum([0, *sizes[:-1]])
+        return np.concatenate(
+            [
+                np.where(numbers >= 0, numbers + first, numbers).astype(numbers.dtype)
+                for numbers, first in zip((getattr(p, name) for p in parts), firsts, strict=True)
+            ]
+        )
+
+    names = (*_PER_VISIT, *_PER_ROW, *_PER_ORDER, *_PER_LINE)
+    joined = {name: np.concatenate([getattr(p, name) for p in parts]) for name in names}
+    joined |= {
+        "visit": numbered("visit", [p.n_visits for p in parts]),
+        "order": numbered("order", [len(p.order_line_count) for p in parts]),
+        "order_line_start": numbered("order_line_start", [len(p.line_product) for p in parts]),
+    }
+    return Visits(
+        n_visits=sum(p.n_visits for p in parts),
+        incidents=[incident for p in parts for incident in p.incidents],
+        **joined,
     )
 
 

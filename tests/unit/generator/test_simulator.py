@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
@@ -255,3 +258,43 @@ def test_big_spenders_place_bigger_orders() -> None:
     totals = web.column("order_total").cast(pa.float64()).to_numpy()
     low, high = np.quantile(spend, [0.25, 0.75])
     assert totals[spend >= high].mean() > 1.2 * totals[spend <= low].mean()
+
+
+def _events_ts(start: datetime, days: float, seed: int) -> npt.NDArray[np.int64]:
+    simulator = Simulator(GeneratorSettings(seed=seed, start=start, sessions_per_day=2_000_000))
+    ts = [
+        b.events.column("event_ts").drop_null().cast(pa.int64()).to_numpy()
+        for b in simulator.batches(days=days)
+    ]
+    return np.concatenate(ts)
+
+
+def test_the_feed_opens_on_a_shop_with_visits_under_way() -> None:
+    """The first minutes are as busy as the same minutes of a feed that began an hour before
+    (they were about 3/4 as busy when the shop opened with the feed), and none is earlier."""
+    opens = datetime(2026, 3, 4, 13, 0, tzinfo=UTC)
+    opens_us = int(opens.timestamp() * 1_000_000)
+    ten_minutes = 10 * 60 * 1_000_000
+    fresh = steady = 0
+    for seed in range(1, 4):
+        ts = _events_ts(opens, 10 / MINUTES_PER_DAY, seed)
+        assert ts.min() >= opens_us
+        fresh += len(ts)
+        ts = _events_ts(opens - timedelta(hours=1), 70 / MINUTES_PER_DAY, seed)
+        steady += int(((ts >= opens_us) & (ts < opens_us + ten_minutes)).sum())
+    assert fresh / steady == pytest.approx(1.0, abs=0.04)
+
+
+def test_an_incident_under_way_when_the_feed_opens_is_labelled_from_then() -> None:
+    day = 20_516  # 2026-03-04
+    plan = plan_day(42, day, RATE)
+    assert len(plan.incident_start)
+    began = datetime.fromtimestamp((day * MINUTES_PER_DAY + int(plan.incident_start[0])) * 60, UTC)
+    ends = datetime.fromtimestamp((day * MINUTES_PER_DAY + int(plan.incident_end[0])) * 60, UTC)
+    opens = began + timedelta(minutes=5)
+    simulator = Simulator(GeneratorSettings(start=opens, anomaly_rate=RATE))
+    labels = pa.concat_tables([b.labels for b in simulator.batches(days=0.02)])
+    incidents = labels.filter(pc.is_valid(labels.column("end_ts")))
+    assert incidents.column("kind").to_pylist()[:1] == [INCIDENTS[int(plan.incident_kind[0])].value]
+    assert incidents.column("start_ts").to_pylist()[:1] == [opens]
+    assert incidents.column("end_ts").to_pylist()[:1] == [ends]
