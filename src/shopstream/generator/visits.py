@@ -58,6 +58,8 @@ _QUERY_BOUNDS = np.cumsum([0] + [2 * len(c[5]) for c in CATEGORIES])
 _INCIDENT_CODE = {kind: i for i, kind in enumerate(Incident)}
 BROWSE_MIX = (0.30, 0.55, 0.15)  # page_view, product_view, search after the landing page
 BOT_MIX = (0.2, 0.7, 0.1)
+BOT_MIN_EVENTS = 50
+"""A bot makes 50 to 200 events in a few minutes: more than a person can."""
 
 
 @dataclass
@@ -237,11 +239,9 @@ def simulate_visits(
     strength = np.zeros(minutes)
     incident_category = np.zeros(minutes, dtype=np.int64)
     promo_category = np.full(minutes, -1, dtype=np.int64)
-    promo_discount = np.zeros(minutes)
     for d, plan in plans.items():
         in_day = day == d
         promo_category[in_day] = plan.promo_category
-        promo_discount[in_day] = plan.promo_discount
         for k, s, e, st, cat in zip(
             plan.incident_kind,
             plan.incident_start,
@@ -341,7 +341,7 @@ def simulate_visits(
         purchased = checkout.copy()
     n_browse = np.where(is_pos, 0, n_browse)
     bots = np.flatnonzero(is_bot)
-    n_browse[bots] = rng.integers(50, 201, size=len(bots))
+    n_browse[bots] = rng.integers(BOT_MIN_EVENTS, 201, size=len(bots))
 
     # cart adds: primaries plus bundle partners, right after the product that brought them
     primary_visit, _ = _ranks(n_primary)
@@ -468,17 +468,26 @@ def simulate_visits(
     ts_us = np.take(v_start - np.take(elapsed, first_row), visit)
     ts_us += elapsed
 
-    # -- prices as shown: catalogue price less the day's promotion ---------------------
+    # -- prices as shown: catalogue price less the promotion of the row's day ----------
     priced = np.flatnonzero(product >= 0)
     priced_product = np.take(product, priced)
     catalogue_price = lookup(world.product_price_cents, priced_product)
     unit_price = np.zeros(total, dtype=np.int64)
     unit_price[priced] = catalogue_price
-    if (promo_category >= 0).any():  # a promotion runs: its category's products are cheaper
-        row_minute = np.clip((np.take(ts_us, priced) // MICROS_PER_MINUTE) - first_minute, 0, minutes - 1)
-        row_promo = np.take(promo_category, row_minute)
-        on_promo = np.flatnonzero(lookup(world.product_category, priced_product) == row_promo)
-        discount = np.take(promo_discount, np.take(row_minute, on_promo))
+    first_day = first_minute // MINUTES_PER_DAY
+    row_day = np.take(ts_us, priced) // (MICROS_PER_MINUTE * MINUTES_PER_DAY) - first_day
+    # visits that run past the last minute may reach a day after it
+    day_plans = [
+        plans.get(first_day + d) or plan_day(settings.seed, first_day + d, rate)
+        for d in range(int(row_day.max(initial=-1)) + 1)
+    ]
+    day_promo = np.array([plan.promo_category for plan in day_plans], np.int64)
+    if (day_promo >= 0).any():  # a promotion runs: its category's products are cheaper
+        on_promo = np.flatnonzero(
+            lookup(world.product_category, priced_product) == np.take(day_promo, row_day)
+        )
+        day_discount = np.array([plan.promo_discount for plan in day_plans])
+        discount = np.take(day_discount, np.take(row_day, on_promo))
         unit_price[priced[on_promo]] = np.round(catalogue_price[on_promo] * (1 - discount)).astype(np.int64)
     price_shown = np.zeros(total, dtype=bool)
     price_shown[priced] = True
@@ -605,8 +614,8 @@ def since(visits: Visits, start_us: int) -> Visits:
     with their later rows, orders and lines only, and none of their incidents.
 
     A visit's rows are in time order, so each keeps a tail, and its start and event count
-    become those of the tail: a bot under way shows (and its label counts) only the events
-    it makes from then on.
+    become those of the tail. A bot under way stays a bot (labelled as one) only if its
+    tail still has :data:`BOT_MIN_EVENTS`: a shorter one does not show what makes it a bot.
     """
     rows = np.flatnonzero(visits.ts_us >= start_us)
     old_visit = np.take(visits.visit, rows)
@@ -628,6 +637,9 @@ def since(visits: Visits, start_us: int) -> Visits:
         "visit": visit.astype(np.intp),
         "visit_start_us": np.maximum(tail["visit_start_us"], start_us),
         "visit_events": np.bincount(visit, minlength=len(tail["visit_events"])).astype(np.int64),
+    }
+    tail |= {
+        "visit_is_bot": tail["visit_is_bot"] & (tail["visit_events"] >= BOT_MIN_EVENTS),
         "order_line_start": np.cumsum(line_count) - line_count,
         "order_line_count": line_count,
     }

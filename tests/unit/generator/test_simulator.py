@@ -15,6 +15,7 @@ from shopstream.events import violations
 from shopstream.generator import ANOMALY_POPULATION, Anomaly, GeneratedBatch, Simulator
 from shopstream.generator.calendar import INCIDENTS, MINUTES_PER_DAY, plan_day
 from shopstream.generator.summary import summarize
+from shopstream.generator.world import CATEGORY_NAMES
 from shopstream.settings import FunnelSettings, GeneratorSettings
 
 RATE = 0.05
@@ -298,3 +299,19 @@ def test_an_incident_under_way_when_the_feed_opens_is_labelled_from_then() -> No
     assert incidents.column("kind").to_pylist()[:1] == [INCIDENTS[int(plan.incident_kind[0])].value]
     assert incidents.column("start_ts").to_pylist()[:1] == [opens]
     assert incidents.column("end_ts").to_pylist()[:1] == [ends]
+
+
+def test_a_row_is_priced_by_the_promotion_of_its_own_day() -> None:
+    """Visits under way at midnight see the new day's prices: no discount from yesterday's
+    promotion (2025-12-31 has 10% off Grocery at seed 1; 2026-01-01, the start, has none)."""
+    assert CATEGORY_NAMES[plan_day(1, 20_453, 0.0).promo_category] == "Grocery"
+    assert plan_day(1, 20_454, 0.0).promo_category == -1
+    simulator = Simulator(GeneratorSettings(seed=1, anomaly_rate=0.0))
+    events = pa.concat_tables([b.events for b in simulator.batches(days=0.1)])
+    catalogue = simulator.world.products.select(["product_id", "price"])
+    shown = events.select(["product_id", "category", "unit_price"])
+    priced = shown.filter(pc.is_valid(shown.column("unit_price"))).join(catalogue, "product_id")
+    assert priced.num_rows > 0
+    grocery = priced.filter(pc.equal(priced.column("category"), "Grocery"))
+    assert grocery.num_rows > 0
+    assert pc.all(pc.equal(priced.column("unit_price"), priced.column("price"))).as_py()
