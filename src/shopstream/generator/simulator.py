@@ -287,9 +287,14 @@ def _in_turn(previous: threading.Event, mine: threading.Event, feed: _Feed) -> I
         mine.set()
 
 
+def _estimated_events_per_minute(settings: GeneratorSettings) -> float:
+    """Events per simulated minute on the day's average, at ``_EVENTS_PER_VISIT``."""
+    return settings.sessions_per_day * _EVENTS_PER_VISIT / MINUTES_PER_DAY
+
+
 def chunk_minutes(settings: GeneratorSettings) -> int:
     """Minutes of simulated time per chunk: the largest step that stays near the target size."""
-    per_minute = settings.sessions_per_day * _EVENTS_PER_VISIT / MINUTES_PER_DAY
+    per_minute = _estimated_events_per_minute(settings)
     fitting = [m for m in _CHUNK_MINUTES if m * per_minute <= _CHUNK_TARGET_EVENTS]
     return fitting[-1] if fitting else 1
 
@@ -297,7 +302,7 @@ def chunk_minutes(settings: GeneratorSettings) -> int:
 def open_minutes(settings: GeneratorSettings) -> int:
     """Minutes of visits simulated before the feed opens: :data:`OPEN_MINUTES`, or as many
     as :data:`_OPEN_TARGET_EVENTS` allows."""
-    per_minute = settings.sessions_per_day * _EVENTS_PER_VISIT / MINUTES_PER_DAY
+    per_minute = _estimated_events_per_minute(settings)
     return int(min(OPEN_MINUTES, _OPEN_TARGET_EVENTS // max(per_minute, 1.0)))
 
 

@@ -631,19 +631,17 @@ def since(visits: Visits, start_us: int) -> Visits:
     picks = [(_PER_VISIT, np.flatnonzero(kept_visit)), (_PER_ROW, rows), (_PER_LINE, line)]
     tail = {name: getattr(visits, name)[at] for names, at in picks for name in names}
     visit = np.take(np.cumsum(kept_visit) - 1, old_visit)
-    order = tail["order"]
-    order[ordering] = np.take(np.cumsum(kept_order) - 1, old_order[ordering])
+    visit_events = np.bincount(visit, minlength=len(tail["visit_events"])).astype(np.int64)
+    tail["order"][ordering] = np.take(np.cumsum(kept_order) - 1, old_order[ordering])  # a copy: renumbered
     tail |= {
         "visit": visit.astype(np.intp),
         "visit_start_us": np.maximum(tail["visit_start_us"], start_us),
-        "visit_events": np.bincount(visit, minlength=len(tail["visit_events"])).astype(np.int64),
-    }
-    tail |= {
-        "visit_is_bot": tail["visit_is_bot"] & (tail["visit_events"] >= BOT_MIN_EVENTS),
+        "visit_events": visit_events,
+        "visit_is_bot": tail["visit_is_bot"] & (visit_events >= BOT_MIN_EVENTS),
         "order_line_start": np.cumsum(line_count) - line_count,
         "order_line_count": line_count,
     }
-    return Visits(n_visits=len(tail["visit_events"]), **tail)
+    return Visits(n_visits=len(visit_events), **tail)
 
 
 def join(parts: list[Visits]) -> Visits:
